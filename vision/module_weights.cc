@@ -72,7 +72,10 @@ absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
       continue;
     }
     const torch::Tensor& t = *it->second;
-    if (!t.defined() || t.sizes() != target.sizes()) {
+    // As PyTorch: a one-element 1-d tensor loads into a 0-d one (checkpoints
+    // from old versions).
+    const bool scalar_compat = t.defined() && target.dim() == 0 && t.dim() == 1 && t.numel() == 1;
+    if (!t.defined() || (t.sizes() != target.sizes() && !scalar_compat)) {
       shape_errors.push_back(absl::StrCat(
           "'", key, "': ", options.source, " has shape ",
           t.defined() ? ShapeString(t.sizes()) : std::string("<undefined>"),
@@ -121,7 +124,7 @@ absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
       auto it = source.find(key);
       if (it == source.end()) continue;
       torch::Tensor dst = target;  // shares storage with the module's tensor
-      dst.copy_(*it->second);
+      dst.copy_(it->second->reshape(target.sizes()));
       ++report.loaded;
     }
   });

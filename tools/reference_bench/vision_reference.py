@@ -79,15 +79,18 @@ def main():
     for _ in range(a.warmup):
         step()
     seconds = []
+    cpu0 = time.process_time()
     for _ in range(a.iters):
         t0 = time.perf_counter()
         step()
         seconds.append(time.perf_counter() - t0)
+    cpu = (time.process_time() - cpu0) / a.iters
     best = min(seconds)
     print(json.dumps({
         "impl": "python", "model": a.model, "mode": a.mode, "batch": a.batch,
         "threads": a.threads, "seconds": [round(s, 4) for s in seconds],
         "images_per_s": round(a.batch / best, 4),
+        "process_cpu_s_per_iter": round(cpu, 4),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }))
 
