@@ -315,6 +315,8 @@ torch::Tensor MBConvBlockImpl::ForwardFused(const torch::Tensor& inputs) {
     // project(h · g) = (W · diag(g)) h: scale the weight instead of h.
     out = at::conv2d(h, wp * gate.view({1, -1, 1, 1}), bp);
   } else {
+    // Per-sample weights would need one convolution per image, which
+    // measured slower than one pass over h.
     out = at::conv2d(h.mul_(gate), wp, bp);
   }
   if (spec_.residual) out.add_(inputs);

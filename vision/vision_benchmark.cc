@@ -9,7 +9,7 @@
 //
 // Flags besides Google Benchmark's: --threads=N (intra-op threads, default 2),
 // --iters=N (timed iterations per case, default 2; one warm-up runs first),
-// --keep_memory (tell glibc malloc never to return memory to the OS, the
+// --contiguous (NCHW activations instead of channels_last), --keep_memory (tell glibc malloc never to return memory to the OS, the
 // equivalent of MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=huge).
 #include <malloc.h>
 #include <sys/resource.h>
@@ -34,6 +34,7 @@ namespace mammovl::vision {
 namespace {
 
 int g_iters = 2;
+bool g_channels_last = true;
 
 // User + system CPU seconds of the whole process (all threads) so far. On a
 // shared machine this moves less than wall time when others load the CPUs.
@@ -55,7 +56,7 @@ std::shared_ptr<BackboneImpl> Build(const std::string& model) {
   }
   EfficientNetConfig config;
   config.set_variant(model == "b5" ? EfficientNetConfig::B5 : EfficientNetConfig::B2);
-  return std::make_shared<EfficientNetImpl>(config, /*channels_last=*/true);
+  return std::make_shared<EfficientNetImpl>(config, g_channels_last);
 }
 
 void Run(benchmark::State& state, const std::string& model, bool train) {
@@ -120,6 +121,8 @@ int main(int argc, char** argv) {
       threads = std::atoi(argv[i] + 10);
     } else if (std::strncmp(argv[i], "--iters=", 8) == 0) {
       mammovl::vision::g_iters = std::atoi(argv[i] + 8);
+    } else if (std::strcmp(argv[i], "--contiguous") == 0) {
+      mammovl::vision::g_channels_last = false;
     } else if (std::strcmp(argv[i], "--keep_memory") == 0) {
       keep_memory = true;
     } else {
