@@ -653,9 +653,6 @@ absl::StatusOr<MetaInfo> ReadMeta(absl::string_view bytes) {
           "not a DICOM file: no 'DICM' prefix and no recognisable dataset at the start");
     }
   }
-  if (meta.has_preamble && pos == 132 && size <= 132) {
-    return absl::DataLossError("file ends right after the 'DICM' prefix");
-  }
   return meta;
 }
 

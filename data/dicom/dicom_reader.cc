@@ -154,14 +154,31 @@ absl::Status CheckUnsigned32(const cv::Mat& m) {
   return absl::OkStatus();
 }
 
+// True when every value of `m` lies in the range of `bits`-bit integers,
+// i.e. cleaning unused bits would change nothing.
+bool AlreadyClean(const cv::Mat& m, int bits, bool is_signed) {
+  const int width = static_cast<int>(m.elemSize1() * 8);
+  if (bits >= width) return true;
+  double mn = 0, mx = 0;
+  cv::minMaxLoc(m, &mn, &mx);
+  if (is_signed) return mn >= -std::ldexp(1.0, bits - 1) && mx <= std::ldexp(1.0, bits - 1) - 1;
+  return mx <= std::ldexp(1.0, bits) - 1;
+}
+
+// Decodes native frame `frame`. When `storage` owns `bytes` and the words
+// need no byte swapping, the frame points into `storage` (no copy) unless
+// bits above Bits Stored must be cleaned; `*view` tells which.
 absl::StatusOr<cv::Mat> DecodeNativeFrame(const DicomHeader& h, absl::string_view bytes,
-                                          int64_t frame) {
+                                          int64_t frame, bool zero_copy, bool clean,
+                                          int bits_stored, bool* view) {
   const int64_t pixels = int64_t{h.rows} * h.columns;
   const bool is_signed = h.pixel_representation == 1;
-  cv::Mat m(h.rows, h.columns, MatType(h.bits_allocated, is_signed));
+  const int type = MatType(h.bits_allocated, is_signed);
   const char* base = bytes.data() + h.pixel_data.value.offset;
+  *view = false;
   if (h.bits_allocated == 1) {
     // Bits are packed little-endian across the whole Pixel Data value.
+    cv::Mat m(h.rows, h.columns, type);
     const auto* in = reinterpret_cast<const uint8_t*>(base);
     uint8_t* out = m.ptr<uint8_t>(0);
     const int64_t first_bit = frame * pixels;
@@ -173,7 +190,17 @@ absl::StatusOr<cv::Mat> DecodeNativeFrame(const DicomHeader& h, absl::string_vie
   }
   const int bytes_per = h.bits_allocated / 8;
   const bool big = h.transfer_syntax == TransferSyntax::kExplicitVrBigEndian;
-  CopyWords(base + frame * pixels * bytes_per, m.ptr(0), pixels, bytes_per, big);
+  const char* src = base + frame * pixels * bytes_per;
+  if (zero_copy && (!big || bytes_per == 1) && bytes_per <= 2) {
+    cv::Mat m(h.rows, h.columns, type, const_cast<char*>(src));
+    if (!clean || AlreadyClean(m, bits_stored, is_signed)) {
+      *view = true;
+      return m;
+    }
+  }
+  cv::Mat m(h.rows, h.columns, type);
+  CopyWords(src, m.ptr(0), pixels, bytes_per, big);
+  if (clean) CleanUnusedBits(m, bits_stored, is_signed);
   return m;
 }
 
@@ -283,8 +310,9 @@ absl::Status DicomReader::LoadFile(absl::string_view path, absl::string_view* by
     return absl::ResourceExhaustedError(
         absl::StrCat("file has ", size, " bytes, more than the limit of ", options_.max_file_bytes));
   }
-  if (size > buffer_capacity_) {
-    buffer_.reset(new char[size]);
+  if (size > buffer_capacity_ || buffer_.use_count() > 1) {
+    // A DicomImage may still point into the previous buffer.
+    buffer_.reset(new char[std::max<int64_t>(size, 1)]);
     buffer_capacity_ = size;
   }
   int64_t done = 0;
@@ -310,11 +338,11 @@ absl::StatusOr<DicomImage> DicomReader::ReadFile(absl::string_view path) {
   MVL_RETURN_IF_ERROR(LoadFile(path, &bytes));
   ReadTimings timings;
   timings.io_s = Now() - t0;
-  return Decode(bytes, timings);
+  return Decode(bytes, timings, buffer_);
 }
 
 absl::StatusOr<DicomImage> DicomReader::ReadBytes(absl::string_view bytes) {
-  return Decode(bytes, ReadTimings());
+  return Decode(bytes, ReadTimings(), nullptr);
 }
 
 absl::StatusOr<DicomHeader> DicomReader::ReadHeader(absl::string_view path) {
@@ -324,10 +352,14 @@ absl::StatusOr<DicomHeader> DicomReader::ReadHeader(absl::string_view path) {
   return ParseDicom(inflated.empty() ? bytes : absl::string_view(inflated), options_.parse);
 }
 
-absl::StatusOr<DicomImage> DicomReader::Decode(absl::string_view bytes, ReadTimings timings) {
+absl::StatusOr<DicomImage> DicomReader::Decode(absl::string_view bytes, ReadTimings timings,
+                                               std::shared_ptr<const char[]> storage) {
   const double t0 = Now();
   MVL_ASSIGN_OR_RETURN(std::string inflated, InflateBody(bytes, options_.max_decoded_bytes));
-  if (!inflated.empty()) bytes = inflated;
+  if (!inflated.empty()) {
+    bytes = inflated;
+    storage = nullptr;  // frames are copied out of the local inflated copy
+  }
   DicomImage image;
   MVL_ASSIGN_OR_RETURN(image.header, ParseDicom(bytes, options_.parse));
   const DicomHeader& h = image.header;
@@ -388,10 +420,11 @@ absl::StatusOr<DicomImage> DicomReader::Decode(absl::string_view bytes, ReadTimi
     }
   } else {
     for (int64_t k = 0; k < frames_to_decode; ++k) {
-      MVL_ASSIGN_OR_RETURN(cv::Mat m, DecodeNativeFrame(h, bytes, k));
-      if (options_.clean_unused_bits && h.bits_allocated > 1) {
-        CleanUnusedBits(m, image.bits_stored, image.is_signed);
-      }
+      bool view = false;
+      MVL_ASSIGN_OR_RETURN(cv::Mat m, DecodeNativeFrame(h, bytes, k, storage != nullptr,
+                                                        options_.clean_unused_bits,
+                                                        image.bits_stored, &view));
+      if (view) image.storage = storage;
       image.frames.push_back(std::move(m));
       image.frame_indices.push_back(k);
     }

@@ -54,6 +54,9 @@ struct DicomImage {
   std::vector<cv::Mat> frames;
   // Index of each decoded frame within the file.
   std::vector<int64_t> frame_indices;
+  // Memory that `frames` may point into (native data are not copied out of
+  // the file buffer). Clone a frame to keep it beyond this DicomImage.
+  std::shared_ptr<const char[]> storage;
   // Effective signedness and bit width of the stored values. They differ
   // from the header when a JPEG 2000 codestream declares another sign or
   // precision than the DICOM attributes; the codestream wins, as in pydicom.
@@ -85,10 +88,13 @@ class DicomReader {
 
  private:
   absl::Status LoadFile(absl::string_view path, absl::string_view* bytes);
-  absl::StatusOr<DicomImage> Decode(absl::string_view bytes, ReadTimings timings);
+  // `storage`, when not null, owns `bytes`; native frames then point into it.
+  absl::StatusOr<DicomImage> Decode(absl::string_view bytes, ReadTimings timings,
+                                    std::shared_ptr<const char[]> storage);
 
   ReadOptions options_;
-  std::unique_ptr<char[]> buffer_;
+  // Reused for the next file unless a DicomImage still holds it.
+  std::shared_ptr<char[]> buffer_;
   int64_t buffer_capacity_ = 0;
 };
 

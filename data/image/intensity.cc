@@ -198,6 +198,21 @@ cv::Mat MinMaxNormalize(const cv::Mat& in, int bits, bool invert) {
       }
     }
     // d = v - min, or (max - v) - 0 after inversion.
+    if (bits == 8 && in.depth() == CV_16U) {
+      // The common case (16-bit mammograms to 8 bits): a byte table.
+      std::vector<uint8_t> lut8(lut.begin(), lut.end());
+      const uint8_t* table = lut8.data();
+      for (int r = 0; r < in.rows; ++r) {
+        const uint16_t* src = in.ptr<uint16_t>(r);
+        uint8_t* dst = out.ptr<uint8_t>(r);
+        if (invert) {
+          for (int c = 0; c < in.cols; ++c) dst[c] = table[hi - src[c]];
+        } else {
+          for (int c = 0; c < in.cols; ++c) dst[c] = table[src[c] - lo];
+        }
+      }
+      return out;
+    }
     if (bits == 16) {
       if (invert) {
         MapAnyDepth<uint16_t>(in, out, [&](auto v) { return lut[hi - v]; });
