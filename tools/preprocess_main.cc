@@ -4,7 +4,8 @@
 //
 //   bazel run //tools:preprocess_main -- \
 //     --config=data/preprocess/configs/mammoclip.pbtxt \
-//     --set='input_dir: "/data/vindr/images"' --set='output_dir: "/data/vindr/png"' \
+//     --set='input_dir: "/data/vindr/images"' --set='output_dir:
+//     "/data/vindr/png"' \
 //     --shard=0/4
 #include <cstdlib>
 #include <string>
@@ -19,9 +20,15 @@
 #include "glog/logging.h"
 
 DEFINE_string(config, "", "Text-format mammovl.data.PreprocessConfig file.");
-DEFINE_string(set, "", "Config override, e.g. --set='preset: MAMA'; may be repeated.");
+DEFINE_string(set, "",
+              "Config override, e.g. --set='preset: MAMA'; may be repeated.");
 DEFINE_string(shard, "", "This run's shard as i/n (0 <= i < n).");
-DEFINE_string(mode, "", "preprocess, map_boxes or merge_manifests (default: the config's).");
+DEFINE_string(
+    mode, "",
+    "preprocess, map_boxes or merge_manifests (default: the config's).");
+DEFINE_int64(max_failures, -2,
+             "Stop with a non-zero exit after this many failed files "
+             "(-1: no limit; default: the config's).");
 
 int main(int argc, char** argv) {
   // gflags keeps only the last --set; collect every occurrence first.
@@ -44,7 +51,11 @@ int main(int argc, char** argv) {
 
   mammovl::data::PreprocessConfig config;
   if (FLAGS_mode == "map_boxes") overrides.push_back("mode: MAP_BOXES");
-  if (FLAGS_mode == "merge_manifests") overrides.push_back("mode: MERGE_MANIFESTS");
+  if (FLAGS_mode == "merge_manifests")
+    overrides.push_back("mode: MERGE_MANIFESTS");
+  if (FLAGS_max_failures != -2) {
+    overrides.push_back("max_failures: " + std::to_string(FLAGS_max_failures));
+  }
   if (!FLAGS_shard.empty()) {
     const std::vector<std::string> parts = absl::StrSplit(FLAGS_shard, '/');
     int index = -1, count = 0;
@@ -56,7 +67,8 @@ int main(int argc, char** argv) {
     overrides.push_back("shard_index: " + parts[0]);
     overrides.push_back("shard_count: " + parts[1]);
   }
-  absl::Status status = mammovl::core::LoadConfig(FLAGS_config, overrides, &config);
+  absl::Status status =
+      mammovl::core::LoadConfig(FLAGS_config, overrides, &config);
   if (status.ok()) status = mammovl::data::RunPreprocessMode(config);
   if (!status.ok()) {
     LOG(ERROR) << status;

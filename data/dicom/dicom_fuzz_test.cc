@@ -22,7 +22,8 @@ std::vector<std::string> GeneratedFiles() {
   if (d == nullptr) return files;
   while (dirent* e = readdir(d)) {
     const std::string name = e->d_name;
-    if (name.size() > 4 && name.substr(name.size() - 4) == ".dcm") files.push_back(dir + name);
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".dcm")
+      files.push_back(dir + name);
   }
   closedir(d);
   std::sort(files.begin(), files.end());
@@ -72,8 +73,8 @@ TEST(DicomFuzzTest, RandomTruncationsNeverCrash) {
       ++cases;
     }
   }
-  std::cout << "truncations: " << cases << " cases, " << tally.ok << " decoded, " << tally.errors
-            << " refused\n";
+  std::cout << "truncations: " << cases << " cases, " << tally.ok
+            << " decoded, " << tally.errors << " refused\n";
   EXPECT_GE(cases, 3000);
   EXPECT_GT(tally.errors, cases / 2);
 }
@@ -90,21 +91,25 @@ TEST(DicomFuzzTest, RandomHeaderMutationsNeverCrash) {
     // Mutate bytes before the pixel data (the header), 1-4 bytes at a time.
     auto header = reader.ReadHeader(path);
     ASSERT_TRUE(header.ok()) << header.status();
-    const size_t limit = header->pixel_data.encapsulated
-                             ? static_cast<size_t>(header->pixel_data.fragments.front().offset + 64)
-                             : static_cast<size_t>(header->pixel_data.value.offset);
-    std::uniform_int_distribution<size_t> where(0, std::min(limit, bytes->size()) - 1);
+    const size_t limit =
+        header->pixel_data.encapsulated
+            ? static_cast<size_t>(header->pixel_data.fragments.front().offset +
+                                  64)
+            : static_cast<size_t>(header->pixel_data.value.offset);
+    std::uniform_int_distribution<size_t> where(
+        0, std::min(limit, bytes->size()) - 1);
     std::uniform_int_distribution<int> value(0, 255), count(1, 4);
     for (int i = 0; i < 80; ++i) {
       std::string mutated = *bytes;
-      for (int k = count(rng); k > 0; --k) mutated[where(rng)] = static_cast<char>(value(rng));
+      for (int k = count(rng); k > 0; --k)
+        mutated[where(rng)] = static_cast<char>(value(rng));
       SCOPED_TRACE(path);
       ReadOne(reader, mutated, &tally);
       ++cases;
     }
   }
-  std::cout << "header mutations: " << cases << " cases, " << tally.ok << " decoded, "
-            << tally.errors << " refused\n";
+  std::cout << "header mutations: " << cases << " cases, " << tally.ok
+            << " decoded, " << tally.errors << " refused\n";
   EXPECT_GE(cases, 2000);
 }
 

@@ -64,8 +64,8 @@ struct PixelDataElement {
 
 // A LUT from a Modality or VOI LUT Sequence item (PS3.3 C.11.1, C.11.2).
 struct LookupTable {
-  int64_t num_entries = 0;  // a descriptor value of 0 means 65536
-  int32_t first_mapped = 0; // signed when Pixel Representation is 1
+  int64_t num_entries = 0;   // a descriptor value of 0 means 65536
+  int32_t first_mapped = 0;  // signed when Pixel Representation is 1
   int bits_per_entry = 0;
   std::vector<uint16_t> data;
 };
@@ -87,13 +87,16 @@ struct DicomHeader {
   std::string manufacturer_model_name;
 
   // Mammography metadata, as written in the file (trimmed, upper-cased).
-  std::string image_laterality;    // (0020,0062)
-  std::string series_laterality;   // (0020,0060)
-  std::string view_position;       // (0018,5101), e.g. "CC", "MLO"
-  std::string view_code_meaning;   // (0054,0220)[0] (0008,0104), e.g. "cranio-caudal"
-  std::string patient_orientation_row;  // first value of (0020,0020), e.g. "A" or "P"
-  std::string presentation_intent; // (0008,0068)
-  // (0028,0030) Pixel Spacing, else (0018,1164) Imager Pixel Spacing: row, column in mm.
+  std::string image_laterality;   // (0020,0062)
+  std::string series_laterality;  // (0020,0060)
+  std::string view_position;      // (0018,5101), e.g. "CC", "MLO"
+  std::string
+      view_code_meaning;  // (0054,0220)[0] (0008,0104), e.g. "cranio-caudal"
+  std::string
+      patient_orientation_row;  // first value of (0020,0020), e.g. "A" or "P"
+  std::string presentation_intent;  // (0008,0068)
+  // (0028,0030) Pixel Spacing, else (0018,1164) Imager Pixel Spacing: row,
+  // column in mm.
   std::optional<std::array<double, 2>> pixel_spacing;
 
   // Image Pixel module. -1 marks an absent attribute.
@@ -140,13 +143,15 @@ struct ParseOptions {
 // Errors: DataLoss for malformed or truncated structure (naming the element
 // and the offset), Unimplemented for unsupported transfer syntaxes,
 // InvalidArgument for data that is not DICOM at all.
-absl::StatusOr<DicomHeader> ParseDicom(absl::string_view bytes, const ParseOptions& options);
+absl::StatusOr<DicomHeader> ParseDicom(absl::string_view bytes,
+                                       const ParseOptions& options);
 
 // For a Deflated Explicit VR Little Endian file, returns the file with its
 // dataset inflated (meta header unchanged); otherwise returns an empty
 // string. DataLoss if the deflate stream is corrupt; ResourceExhausted if it
 // inflates beyond `max_bytes`.
-absl::StatusOr<std::string> InflateBody(absl::string_view bytes, int64_t max_bytes);
+absl::StatusOr<std::string> InflateBody(absl::string_view bytes,
+                                        int64_t max_bytes);
 
 // Expected byte length of one native frame (Bits Allocated 1 packs 8 pixels
 // per byte, across frame boundaries as the standard says).
@@ -178,7 +183,8 @@ absl::StatusOr<Jpeg2000Info> ParseJpeg2000Header(absl::string_view codestream);
 // Returns the byte ranges of each frame's fragments (one entry per frame),
 // using the Basic Offset Table when present, else one fragment per frame, else
 // (single frame) all fragments. DataLoss when the table does not fit.
-absl::StatusOr<std::vector<std::vector<ByteRange>>> FrameFragments(const DicomHeader& header);
+absl::StatusOr<std::vector<std::vector<ByteRange>>> FrameFragments(
+    const DicomHeader& header);
 
 }  // namespace mammovl::data
 

@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -27,7 +27,8 @@ namespace mammovl::data {
 namespace {
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -67,10 +68,12 @@ void CleanBits(cv::Mat& m, int bits, bool is_signed) {
     T* p = m.ptr<T>(r);
     if (is_signed) {
       for (int c = 0; c < m.cols; ++c) {
-        p[c] = static_cast<T>(static_cast<T>(static_cast<U>(p[c]) << shift) >> shift);
+        p[c] = static_cast<T>(static_cast<T>(static_cast<U>(p[c]) << shift) >>
+                              shift);
       }
     } else {
-      for (int c = 0; c < m.cols; ++c) p[c] = static_cast<T>(static_cast<U>(p[c]) & mask);
+      for (int c = 0; c < m.cols; ++c)
+        p[c] = static_cast<T>(static_cast<U>(p[c]) & mask);
     }
   }
 }
@@ -99,10 +102,12 @@ void ClampBits(cv::Mat& m, int bits, bool is_signed) {
   constexpr int kWidth = sizeof(T) * 8;
   if (bits >= kWidth) return;
   const int64_t lo = is_signed ? -(int64_t{1} << (bits - 1)) : 0;
-  const int64_t hi = is_signed ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
+  const int64_t hi =
+      is_signed ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
   for (int r = 0; r < m.rows; ++r) {
     T* p = m.ptr<T>(r);
-    for (int c = 0; c < m.cols; ++c) p[c] = static_cast<T>(std::clamp<int64_t>(p[c], lo, hi));
+    for (int c = 0; c < m.cols; ++c)
+      p[c] = static_cast<T>(std::clamp<int64_t>(p[c], lo, hi));
   }
 }
 
@@ -129,7 +134,8 @@ void ClampToBits(cv::Mat& m, int bits, bool is_signed) {
 }
 
 // Copies `count` little-endian (or big-endian) words into `dst`.
-void CopyWords(const char* src, void* dst, int64_t count, int bytes, bool big_endian) {
+void CopyWords(const char* src, void* dst, int64_t count, int bytes,
+               bool big_endian) {
   if (!big_endian || bytes == 1) {
     std::memcpy(dst, src, count * bytes);
     return;
@@ -137,7 +143,8 @@ void CopyWords(const char* src, void* dst, int64_t count, int bytes, bool big_en
   auto* out = static_cast<uint8_t*>(dst);
   const auto* in = reinterpret_cast<const uint8_t*>(src);
   for (int64_t i = 0; i < count; ++i) {
-    for (int b = 0; b < bytes; ++b) out[i * bytes + b] = in[i * bytes + bytes - 1 - b];
+    for (int b = 0; b < bytes; ++b)
+      out[i * bytes + b] = in[i * bytes + bytes - 1 - b];
   }
 }
 
@@ -161,16 +168,20 @@ bool AlreadyClean(const cv::Mat& m, int bits, bool is_signed) {
   if (bits >= width) return true;
   double mn = 0, mx = 0;
   cv::minMaxLoc(m, &mn, &mx);
-  if (is_signed) return mn >= -std::ldexp(1.0, bits - 1) && mx <= std::ldexp(1.0, bits - 1) - 1;
+  if (is_signed)
+    return mn >= -std::ldexp(1.0, bits - 1) &&
+           mx <= std::ldexp(1.0, bits - 1) - 1;
   return mx <= std::ldexp(1.0, bits) - 1;
 }
 
 // Decodes native frame `frame`. When `storage` owns `bytes` and the words
 // need no byte swapping, the frame points into `storage` (no copy) unless
 // bits above Bits Stored must be cleaned; `*view` tells which.
-absl::StatusOr<cv::Mat> DecodeNativeFrame(const DicomHeader& h, absl::string_view bytes,
-                                          int64_t frame, bool zero_copy, bool clean,
-                                          int bits_stored, bool* view) {
+absl::StatusOr<cv::Mat> DecodeNativeFrame(const DicomHeader& h,
+                                          absl::string_view bytes,
+                                          int64_t frame, bool zero_copy,
+                                          bool clean, int bits_stored,
+                                          bool* view) {
   const int64_t pixels = int64_t{h.rows} * h.columns;
   const bool is_signed = h.pixel_representation == 1;
   const int type = MatType(h.bits_allocated, is_signed);
@@ -204,13 +215,16 @@ absl::StatusOr<cv::Mat> DecodeNativeFrame(const DicomHeader& h, absl::string_vie
   return m;
 }
 
-absl::StatusOr<cv::Mat> DecodeCompressedFrame(const DicomHeader& h, absl::string_view bytes,
-                                              const std::vector<ByteRange>& fragments,
-                                              bool is_signed, int jpeg2000_threads) {
-  gdcm::SmartPointer<gdcm::SequenceOfFragments> sequence = new gdcm::SequenceOfFragments;
+absl::StatusOr<cv::Mat> DecodeCompressedFrame(
+    const DicomHeader& h, absl::string_view bytes,
+    const std::vector<ByteRange>& fragments, bool is_signed,
+    int jpeg2000_threads) {
+  gdcm::SmartPointer<gdcm::SequenceOfFragments> sequence =
+      new gdcm::SequenceOfFragments;
   for (const ByteRange& f : fragments) {
     gdcm::Fragment fragment;
-    fragment.SetByteValue(bytes.data() + f.offset, static_cast<uint32_t>(f.length));
+    fragment.SetByteValue(bytes.data() + f.offset,
+                          static_cast<uint32_t>(f.length));
     sequence->AddFragment(fragment);
   }
   gdcm::DataElement in(gdcm::Tag(0x7FE0, 0x0010));
@@ -219,15 +233,18 @@ absl::StatusOr<cv::Mat> DecodeCompressedFrame(const DicomHeader& h, absl::string
 
   const int bits_stored = h.bits_stored < 0 ? h.bits_allocated : h.bits_stored;
   const gdcm::PixelFormat pixel_format(
-      1, static_cast<unsigned short>(h.bits_allocated), static_cast<unsigned short>(bits_stored),
+      1, static_cast<unsigned short>(h.bits_allocated),
+      static_cast<unsigned short>(bits_stored),
       static_cast<unsigned short>(bits_stored - 1),
       static_cast<unsigned short>(h.pixel_representation));
   const unsigned int dims[3] = {static_cast<unsigned int>(h.columns),
                                 static_cast<unsigned int>(h.rows), 1};
-  const gdcm::PhotometricInterpretation pi(h.photometric_interpretation == "MONOCHROME1"
-                                               ? gdcm::PhotometricInterpretation::MONOCHROME1
-                                               : gdcm::PhotometricInterpretation::MONOCHROME2);
-  const int64_t frame_bytes = int64_t{h.rows} * h.columns * (h.bits_allocated / 8);
+  const gdcm::PhotometricInterpretation pi(
+      h.photometric_interpretation == "MONOCHROME1"
+          ? gdcm::PhotometricInterpretation::MONOCHROME1
+          : gdcm::PhotometricInterpretation::MONOCHROME2);
+  const int64_t frame_bytes =
+      int64_t{h.rows} * h.columns * (h.bits_allocated / 8);
   // The pixel format goes last: GDCM's JPEG codec copies the dimensions and
   // photometric interpretation into its 8/12/16-bit decoder when it is set.
   auto setup = [&](gdcm::ImageCodec& codec) {
@@ -274,13 +291,15 @@ absl::StatusOr<cv::Mat> DecodeCompressedFrame(const DicomHeader& h, absl::string
   const gdcm::ByteValue* value = ok ? out.GetByteValue() : nullptr;
   if (value == nullptr) {
     return absl::DataLossError(
-        absl::StrCat("GDCM could not decode the ", TransferSyntaxName(h.transfer_syntax),
-                     " frame"));
+        absl::StrCat("GDCM could not decode the ",
+                     TransferSyntaxName(h.transfer_syntax), " frame"));
   }
-  if (static_cast<int64_t>(static_cast<uint64_t>(value->GetLength())) < frame_bytes) {
-    return absl::DataLossError(absl::StrCat(
-        "decoded ", TransferSyntaxName(h.transfer_syntax), " frame holds ", static_cast<uint64_t>(value->GetLength()),
-        " bytes, ", frame_bytes, " expected"));
+  if (static_cast<int64_t>(static_cast<uint64_t>(value->GetLength())) <
+      frame_bytes) {
+    return absl::DataLossError(
+        absl::StrCat("decoded ", TransferSyntaxName(h.transfer_syntax),
+                     " frame holds ", static_cast<uint64_t>(value->GetLength()),
+                     " bytes, ", frame_bytes, " expected"));
   }
   cv::Mat m(h.rows, h.columns, MatType(h.bits_allocated, is_signed));
   std::memcpy(m.ptr(0), value->GetPointer(), frame_bytes);
@@ -289,15 +308,19 @@ absl::StatusOr<cv::Mat> DecodeCompressedFrame(const DicomHeader& h, absl::string
 
 }  // namespace
 
-DicomReader::DicomReader(ReadOptions options) : options_(std::move(options)) { SilenceGdcm(); }
+DicomReader::DicomReader(ReadOptions options) : options_(std::move(options)) {
+  SilenceGdcm();
+}
 
-absl::Status DicomReader::LoadFile(absl::string_view path, absl::string_view* bytes) {
+absl::Status DicomReader::LoadFile(absl::string_view path,
+                                   absl::string_view* bytes) {
   const std::string p(path);
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) return absl::NotFoundError("no such file");
-    return absl::UnavailableError(absl::StrCat("cannot open: ", std::strerror(err)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot open: ", std::strerror(err)));
   }
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -308,7 +331,8 @@ absl::Status DicomReader::LoadFile(absl::string_view path, absl::string_view* by
   if (size > options_.max_file_bytes) {
     ::close(fd);
     return absl::ResourceExhaustedError(
-        absl::StrCat("file has ", size, " bytes, more than the limit of ", options_.max_file_bytes));
+        absl::StrCat("file has ", size, " bytes, more than the limit of ",
+                     options_.max_file_bytes));
   }
   if (size > buffer_capacity_ || buffer_.use_count() > 1) {
     // A DicomImage may still point into the previous buffer.
@@ -322,8 +346,9 @@ absl::Status DicomReader::LoadFile(absl::string_view path, absl::string_view* by
     if (n <= 0) {
       const int err = errno;
       ::close(fd);
-      return absl::DataLossError(
-          absl::StrCat("read failed after ", done, " bytes: ", n == 0 ? "unexpected end" : std::strerror(err)));
+      return absl::DataLossError(absl::StrCat(
+          "read failed after ", done,
+          " bytes: ", n == 0 ? "unexpected end" : std::strerror(err)));
     }
     done += n;
   }
@@ -348,14 +373,18 @@ absl::StatusOr<DicomImage> DicomReader::ReadBytes(absl::string_view bytes) {
 absl::StatusOr<DicomHeader> DicomReader::ReadHeader(absl::string_view path) {
   absl::string_view bytes;
   MVL_RETURN_IF_ERROR(LoadFile(path, &bytes));
-  MVL_ASSIGN_OR_RETURN(std::string inflated, InflateBody(bytes, options_.max_decoded_bytes));
-  return ParseDicom(inflated.empty() ? bytes : absl::string_view(inflated), options_.parse);
+  MVL_ASSIGN_OR_RETURN(std::string inflated,
+                       InflateBody(bytes, options_.max_decoded_bytes));
+  return ParseDicom(inflated.empty() ? bytes : absl::string_view(inflated),
+                    options_.parse);
 }
 
-absl::StatusOr<DicomImage> DicomReader::Decode(absl::string_view bytes, ReadTimings timings,
-                                               std::shared_ptr<const char[]> storage) {
+absl::StatusOr<DicomImage> DicomReader::Decode(
+    absl::string_view bytes, ReadTimings timings,
+    std::shared_ptr<const char[]> storage) {
   const double t0 = Now();
-  MVL_ASSIGN_OR_RETURN(std::string inflated, InflateBody(bytes, options_.max_decoded_bytes));
+  MVL_ASSIGN_OR_RETURN(std::string inflated,
+                       InflateBody(bytes, options_.max_decoded_bytes));
   if (!inflated.empty()) {
     bytes = inflated;
     storage = nullptr;  // frames are copied out of the local inflated copy
@@ -375,16 +404,21 @@ absl::StatusOr<DicomImage> DicomReader::Decode(absl::string_view bytes, ReadTimi
     const bool j2k = h.transfer_syntax == TransferSyntax::kJpeg2000 ||
                      h.transfer_syntax == TransferSyntax::kJpeg2000Lossless;
     const TransferSyntax ts = h.transfer_syntax;
-    const bool jpeg = ts == TransferSyntax::kJpegBaseline || ts == TransferSyntax::kJpegExtended ||
-                      ts == TransferSyntax::kJpegLossless || ts == TransferSyntax::kJpegLosslessSv1;
-    const bool lossy = ts == TransferSyntax::kJpegBaseline || ts == TransferSyntax::kJpegExtended ||
-                       ts == TransferSyntax::kJpegLsNearLossless || ts == TransferSyntax::kJpeg2000;
+    const bool jpeg = ts == TransferSyntax::kJpegBaseline ||
+                      ts == TransferSyntax::kJpegExtended ||
+                      ts == TransferSyntax::kJpegLossless ||
+                      ts == TransferSyntax::kJpegLosslessSv1;
+    const bool lossy = ts == TransferSyntax::kJpegBaseline ||
+                       ts == TransferSyntax::kJpegExtended ||
+                       ts == TransferSyntax::kJpegLsNearLossless ||
+                       ts == TransferSyntax::kJpeg2000;
     int j2k_precision = 0;
     bool j2k_signed = false;
     if (j2k) {
       const ByteRange first = frame_fragments[0].front();
-      MVL_ASSIGN_OR_RETURN(const Jpeg2000Info info,
-                           ParseJpeg2000Header(bytes.substr(first.offset, first.length)));
+      MVL_ASSIGN_OR_RETURN(
+          const Jpeg2000Info info,
+          ParseJpeg2000Header(bytes.substr(first.offset, first.length)));
       j2k_precision = info.precision;
       j2k_signed = info.is_signed;
       // The codestream's sign and precision win over the DICOM attributes.
@@ -392,9 +426,10 @@ absl::StatusOr<DicomImage> DicomReader::Decode(absl::string_view bytes, ReadTimi
       image.bits_stored = j2k_precision;
     }
     for (int64_t k = 0; k < frames_to_decode; ++k) {
-      MVL_ASSIGN_OR_RETURN(cv::Mat m, DecodeCompressedFrame(h, bytes, frame_fragments[k],
-                                                            image.is_signed,
-                                                            options_.jpeg2000_threads));
+      MVL_ASSIGN_OR_RETURN(
+          cv::Mat m,
+          DecodeCompressedFrame(h, bytes, frame_fragments[k], image.is_signed,
+                                options_.jpeg2000_threads));
       if (j2k && !j2k_signed && h.pixel_representation == 1) {
         // Unsigned codestream for signed data: two's complement from the
         // codestream precision (pydicom's J2K correction).
@@ -421,23 +456,26 @@ absl::StatusOr<DicomImage> DicomReader::Decode(absl::string_view bytes, ReadTimi
   } else {
     for (int64_t k = 0; k < frames_to_decode; ++k) {
       bool view = false;
-      MVL_ASSIGN_OR_RETURN(cv::Mat m, DecodeNativeFrame(h, bytes, k, storage != nullptr,
-                                                        options_.clean_unused_bits,
-                                                        image.bits_stored, &view));
+      MVL_ASSIGN_OR_RETURN(cv::Mat m,
+                           DecodeNativeFrame(h, bytes, k, storage != nullptr,
+                                             options_.clean_unused_bits,
+                                             image.bits_stored, &view));
       if (view) image.storage = storage;
       image.frames.push_back(std::move(m));
       image.frame_indices.push_back(k);
     }
   }
   if (h.bits_allocated == 32 && !image.is_signed) {
-    for (const cv::Mat& m : image.frames) MVL_RETURN_IF_ERROR(CheckUnsigned32(m));
+    for (const cv::Mat& m : image.frames)
+      MVL_RETURN_IF_ERROR(CheckUnsigned32(m));
   }
   timings.decode_s = Now() - t1;
   image.timings = timings;
   return image;
 }
 
-absl::StatusOr<DicomImage> ReadDicomFile(absl::string_view path, const ReadOptions& options) {
+absl::StatusOr<DicomImage> ReadDicomFile(absl::string_view path,
+                                         const ReadOptions& options) {
   DicomReader reader(options);
   return reader.ReadFile(path);
 }

@@ -10,10 +10,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -32,7 +31,8 @@ struct ReadOptions {
   // Threads OpenJPEG may use for one JPEG 2000 frame (0 or 1: the caller's
   // thread only).
   int jpeg2000_threads = 1;
-  // Files larger than this are refused before they are read (ResourceExhausted).
+  // Files larger than this are refused before they are read
+  // (ResourceExhausted).
   int64_t max_file_bytes = int64_t{4} << 30;
   // Bound on the decoded size of all decoded frames (ResourceExhausted).
   int64_t max_decoded_bytes = int64_t{2} << 30;
@@ -89,7 +89,8 @@ class DicomReader {
  private:
   absl::Status LoadFile(absl::string_view path, absl::string_view* bytes);
   // `storage`, when not null, owns `bytes`; native frames then point into it.
-  absl::StatusOr<DicomImage> Decode(absl::string_view bytes, ReadTimings timings,
+  absl::StatusOr<DicomImage> Decode(absl::string_view bytes,
+                                    ReadTimings timings,
                                     std::shared_ptr<const char[]> storage);
 
   ReadOptions options_;
@@ -99,7 +100,8 @@ class DicomReader {
 };
 
 // Convenience wrapper: a one-off `DicomReader(options).ReadFile(path)`.
-absl::StatusOr<DicomImage> ReadDicomFile(absl::string_view path, const ReadOptions& options = {});
+absl::StatusOr<DicomImage> ReadDicomFile(absl::string_view path,
+                                         const ReadOptions& options = {});
 
 // Applies the Modality LUT (Rescale Slope/Intercept, or a Modality LUT
 // Sequence) to `stored` the way pydicom's `apply_modality_lut` does: a LUT

@@ -20,7 +20,8 @@
 namespace mammovl::data {
 namespace {
 
-constexpr char kPydicomDir[] = "/usr/lib/python3/dist-packages/pydicom/data/test_files/";
+constexpr char kPydicomDir[] =
+    "/usr/lib/python3/dist-packages/pydicom/data/test_files/";
 constexpr char kTestdata[] = "data/dicom/testdata/";
 
 std::string HashInt64(const cv::Mat& m) {
@@ -29,24 +30,30 @@ std::string HashInt64(const cv::Mat& m) {
   std::vector<int64_t> values;
   values.reserve(m.total());
   for (int r = 0; r < wide.rows; ++r) {
-    for (int c = 0; c < wide.cols; ++c) values.push_back(static_cast<int64_t>(wide.at<double>(r, c)));
+    for (int c = 0; c < wide.cols; ++c)
+      values.push_back(static_cast<int64_t>(wide.at<double>(r, c)));
   }
-  return Sha256Hex(absl::string_view(reinterpret_cast<const char*>(values.data()),
-                                     values.size() * sizeof(int64_t)));
+  return Sha256Hex(
+      absl::string_view(reinterpret_cast<const char*>(values.data()),
+                        values.size() * sizeof(int64_t)));
 }
 
 std::string HashFloat64(const cv::Mat& m) {
   const cv::Mat c = m.isContinuous() ? m : m.clone();
-  return Sha256Hex(absl::string_view(reinterpret_cast<const char*>(c.ptr(0)), c.total() * 8));
+  return Sha256Hex(absl::string_view(reinterpret_cast<const char*>(c.ptr(0)),
+                                     c.total() * 8));
 }
 
-std::string CodeName(absl::StatusCode code) { return absl::StatusCodeToString(code); }
+std::string CodeName(absl::StatusCode code) {
+  return absl::StatusCodeToString(code);
+}
 
 class ParityTest : public testing::Test {
  protected:
   void SetUp() override {
-    MVL_ASSERT_OK_AND_ASSIGN(const std::string text,
-                             core::ReadFileToString(absl::StrCat(kTestdata, "parity.textproto")));
+    MVL_ASSERT_OK_AND_ASSIGN(
+        const std::string text,
+        core::ReadFileToString(absl::StrCat(kTestdata, "parity.textproto")));
     MVL_ASSERT_OK(core::ParseTextProto(text, "parity.textproto", &golden_));
   }
   static std::string PathOf(const FileGolden& f) {
@@ -75,13 +82,16 @@ TEST_F(ParityTest, EveryFileMatchesPydicom) {
       case FileGolden::REJECT:
         ++counts["rejected"];
         ASSERT_FALSE(clean.ok());
-        EXPECT_EQ(CodeName(clean.status().code()), f.reject_code()) << clean.status();
+        EXPECT_EQ(CodeName(clean.status().code()), f.reject_code())
+            << clean.status();
         continue;
       case FileGolden::SKIP:
-        ++counts[f.skip_kind() == FileGolden::COLOUR ? "skipped colour" : "skipped other"];
+        ++counts[f.skip_kind() == FileGolden::COLOUR ? "skipped colour"
+                                                     : "skipped other"];
         EXPECT_FALSE(clean.ok()) << f.reason();
         if (f.skip_kind() == FileGolden::COLOUR) {
-          EXPECT_EQ(clean.status().code(), absl::StatusCode::kUnimplemented) << clean.status();
+          EXPECT_EQ(clean.status().code(), absl::StatusCode::kUnimplemented)
+              << clean.status();
         }
         continue;
       case FileGolden::DECODE:
@@ -117,15 +127,19 @@ TEST_F(ParityTest, EveryFileMatchesPydicom) {
       if (!g.has_windowed_npy()) continue;
       // VOI LUT / windowing within one grey level.
       ++windowed_compared;
-      MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat windowed,
-                               ApplyVoiLut(modality, raw->header, raw->is_signed));
+      MVL_ASSERT_OK_AND_ASSIGN(
+          const cv::Mat windowed,
+          ApplyVoiLut(modality, raw->header, raw->is_signed));
       MVL_ASSERT_OK_AND_ASSIGN(const core::NpyArray npy,
-                               core::ReadNpy(absl::StrCat(kTestdata, "windowed/", g.windowed_npy())));
-      MVL_ASSERT_OK_AND_ASSIGN(const std::vector<double> samples, core::NpyValues<double>(npy));
+                               core::ReadNpy(absl::StrCat(
+                                   kTestdata, "windowed/", g.windowed_npy())));
+      MVL_ASSERT_OK_AND_ASSIGN(const std::vector<double> samples,
+                               core::NpyValues<double>(npy));
       const cv::Mat flat = windowed.reshape(1, 1);
       ASSERT_GT(samples.size(), 0u);
       for (size_t i = 0; i < samples.size(); ++i) {
-        const double ours = flat.at<double>(0, static_cast<int>(i * g.windowed_step()));
+        const double ours =
+            flat.at<double>(0, static_cast<int>(i * g.windowed_step()));
         const double diff = std::abs(ours - samples[i]);
         worst_window_diff = std::max(worst_window_diff, diff);
         ASSERT_LE(diff, 1.0) << "sample " << i;
@@ -138,7 +152,8 @@ TEST_F(ParityTest, EveryFileMatchesPydicom) {
   std::string summary;
   for (const auto& [k, v] : counts) absl::StrAppend(&summary, k, "=", v, " ");
   absl::StrAppend(&summary, "pydicom_files_compared=", pydicom_compared,
-                  " windowed_frames=", windowed_compared, " worst_window_diff=", worst_window_diff);
+                  " windowed_frames=", windowed_compared,
+                  " worst_window_diff=", worst_window_diff);
   RecordProperty("summary", summary);
   std::cout << "parity: " << summary << "\n";
   EXPECT_GE(pydicom_compared, 20);

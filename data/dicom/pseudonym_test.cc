@@ -15,7 +15,8 @@ TEST(PseudonymTest, IsPrefixOfSaltedDigest) {
 
 TEST(PseudonymTest, IgnoresDicomPaddingAndDependsOnSalt) {
   EXPECT_EQ(Pseudonymize("s1", "PID-42 "), Pseudonymize("s1", "PID-42"));
-  EXPECT_EQ(Pseudonymize("s1", std::string("PID-42\0", 7)), Pseudonymize("s1", "PID-42"));
+  EXPECT_EQ(Pseudonymize("s1", std::string("PID-42\0", 7)),
+            Pseudonymize("s1", "PID-42"));
   EXPECT_NE(Pseudonymize("s2", "PID-42"), Pseudonymize("s1", "PID-42"));
   EXPECT_NE(Pseudonymize("s1", "PID-43"), Pseudonymize("s1", "PID-42"));
 }

@@ -21,13 +21,14 @@ absl::StatusOr<WindowParams> WindowFromHeader(const DicomHeader& h, int index) {
   } else if (h.voi_lut_function == "SIGMOID") {
     w.function = VoiFunction::kSigmoid;
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unsupported VOI LUT Function \"", h.voi_lut_function, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported VOI LUT Function \"", h.voi_lut_function, "\""));
   }
   return w;
 }
 
-std::pair<double, double> WindowOutputRange(const DicomHeader& h, bool is_signed) {
+std::pair<double, double> WindowOutputRange(const DicomHeader& h,
+                                            bool is_signed) {
   double y_min = 0, y_max = 0;
   const int bits = h.bits_stored > 0 ? h.bits_stored : h.bits_allocated;
   if (h.modality_lut) {
@@ -46,19 +47,22 @@ std::pair<double, double> WindowOutputRange(const DicomHeader& h, bool is_signed
 }
 
 bool HasVoi(const DicomHeader& h) {
-  return !h.voi_luts.empty() || (!h.window_centers.empty() && !h.window_widths.empty());
+  return !h.voi_luts.empty() ||
+         (!h.window_centers.empty() && !h.window_widths.empty());
 }
 
-absl::StatusOr<cv::Mat> ApplyVoiLut(const cv::Mat& values, const DicomHeader& h, bool is_signed,
-                                    int index) {
+absl::StatusOr<cv::Mat> ApplyVoiLut(const cv::Mat& values, const DicomHeader& h,
+                                    bool is_signed, int index) {
   if (!h.voi_luts.empty()) {
     if (index < 0 || index >= static_cast<int>(h.voi_luts.size())) {
-      return absl::NotFoundError(absl::StrCat("the file has no VOI LUT ", index));
+      return absl::NotFoundError(
+          absl::StrCat("the file has no VOI LUT ", index));
     }
     const LookupTable& lut = h.voi_luts[index];
-    if (lut.bits_per_entry != 8 && (lut.bits_per_entry < 10 || lut.bits_per_entry > 16)) {
-      return absl::UnimplementedError(
-          absl::StrCat(lut.bits_per_entry, " bits per VOI LUT entry are not supported"));
+    if (lut.bits_per_entry != 8 &&
+        (lut.bits_per_entry < 10 || lut.bits_per_entry > 16)) {
+      return absl::UnimplementedError(absl::StrCat(
+          lut.bits_per_entry, " bits per VOI LUT entry are not supported"));
     }
     cv::Mat out;
     ApplyLut(values, lut.data, lut.first_mapped).convertTo(out, CV_64F);

@@ -17,12 +17,14 @@ namespace mammovl::data {
 // The window of index `index` (0 = first value of multi-valued Window
 // Center/Width) with the file's VOI LUT Function. NotFound when the file has
 // no window; InvalidArgument for an unknown function.
-absl::StatusOr<WindowParams> WindowFromHeader(const DicomHeader& header, int index = 0);
+absl::StatusOr<WindowParams> WindowFromHeader(const DicomHeader& header,
+                                              int index = 0);
 
 // The range pydicom's `apply_windowing` maps into: [0, 2^bits - 1] for
 // unsigned, [-2^(bits-1), 2^(bits-1) - 1] for signed data, the Modality LUT
 // range when one exists, each rescaled by slope/intercept when present.
-std::pair<double, double> WindowOutputRange(const DicomHeader& header, bool is_signed);
+std::pair<double, double> WindowOutputRange(const DicomHeader& header,
+                                            bool is_signed);
 
 // True when the file has a usable VOI LUT Sequence item or window.
 bool HasVoi(const DicomHeader& header);
@@ -31,8 +33,9 @@ bool HasVoi(const DicomHeader& header);
 // VOI LUT Sequence item `index` if present, else window `index`, else the
 // values unchanged. `is_signed` is the decoded data's signedness
 // (`DicomImage::is_signed`). Returns CV_64F.
-absl::StatusOr<cv::Mat> ApplyVoiLut(const cv::Mat& modality_values, const DicomHeader& header,
-                                    bool is_signed, int index = 0);
+absl::StatusOr<cv::Mat> ApplyVoiLut(const cv::Mat& modality_values,
+                                    const DicomHeader& header, bool is_signed,
+                                    int index = 0);
 
 }  // namespace mammovl::data
 

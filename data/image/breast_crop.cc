@@ -18,13 +18,17 @@ std::vector<int> KeepLongest(const std::vector<bool>& foreground) {
   return kept;
 }
 
-inline uint8_t Threshold(uint8_t v, int threshold) { return v <= threshold ? 0 : v; }
+inline uint8_t Threshold(uint8_t v, int threshold) {
+  return v <= threshold ? 0 : v;
+}
 
 }  // namespace
 
 bool BreastCrop::contiguous() const {
-  return (rows.empty() || rows.back() - rows.front() + 1 == static_cast<int>(rows.size())) &&
-         (cols.empty() || cols.back() - cols.front() + 1 == static_cast<int>(cols.size()));
+  return (rows.empty() ||
+          rows.back() - rows.front() + 1 == static_cast<int>(rows.size())) &&
+         (cols.empty() ||
+          cols.back() - cols.front() + 1 == static_cast<int>(cols.size()));
 }
 
 std::vector<int> CountUpContinuingOnes(const std::vector<bool>& ones) {
@@ -49,7 +53,8 @@ std::vector<int> CountUpContinuingOnes(const std::vector<bool>& ones) {
   return out;
 }
 
-BreastCrop FindBreastCrop(const cv::Mat& image8, const BreastCropOptions& options) {
+BreastCrop FindBreastCrop(const cv::Mat& image8,
+                          const BreastCropOptions& options) {
   CV_Assert(image8.type() == CV_8UC1);
   const int height = image8.rows;
   const int width = image8.cols;
@@ -59,14 +64,16 @@ BreastCrop FindBreastCrop(const cv::Mat& image8, const BreastCropOptions& option
   // Columns: non-constant (after thresholding) over the central row band.
   const int y_a = height / 2 + static_cast<int>(height * options.band_fraction);
   const int y_b = height / 2 - static_cast<int>(height * options.band_fraction);
-  std::vector<bool> col_fg(width, true);  // an empty band gives NaN std, i.e. "non-constant"
+  std::vector<bool> col_fg(
+      width, true);  // an empty band gives NaN std, i.e. "non-constant"
   if (y_a > y_b) {
     std::vector<uint8_t> first(width), differs(width, 0);
     const uint8_t* row0 = image8.ptr<uint8_t>(y_b);
     for (int c = 0; c < width; ++c) first[c] = Threshold(row0[c], t);
     for (int r = y_b + 1; r < y_a; ++r) {
       const uint8_t* row = image8.ptr<uint8_t>(r);
-      for (int c = 0; c < width; ++c) differs[c] |= Threshold(row[c], t) != first[c];
+      for (int c = 0; c < width; ++c)
+        differs[c] |= Threshold(row[c], t) != first[c];
     }
     for (int c = 0; c < width; ++c) col_fg[c] = differs[c] != 0;
   }
@@ -74,11 +81,14 @@ BreastCrop FindBreastCrop(const cv::Mat& image8, const BreastCropOptions& option
 
   // Rows: non-constant over the central band of the kept columns.
   const int kept_width = static_cast<int>(crop.cols.size());
-  const int x_a = kept_width / 2 + static_cast<int>(kept_width * options.band_fraction);
-  const int x_b = kept_width / 2 - static_cast<int>(kept_width * options.band_fraction);
+  const int x_a =
+      kept_width / 2 + static_cast<int>(kept_width * options.band_fraction);
+  const int x_b =
+      kept_width / 2 - static_cast<int>(kept_width * options.band_fraction);
   std::vector<bool> row_fg(height, true);
   if (x_a > x_b) {
-    const bool contiguous_band = crop.cols[x_a - 1] - crop.cols[x_b] == x_a - 1 - x_b;
+    const bool contiguous_band =
+        crop.cols[x_a - 1] - crop.cols[x_b] == x_a - 1 - x_b;
     for (int r = 0; r < height; ++r) {
       const uint8_t* row = image8.ptr<uint8_t>(r);
       bool differs = false;
@@ -86,7 +96,8 @@ BreastCrop FindBreastCrop(const cv::Mat& image8, const BreastCropOptions& option
         const uint8_t* p = row + crop.cols[x_b];
         const uint8_t first = Threshold(p[0], t);
         const int n = x_a - x_b;
-        for (int i = 1; i < n && !differs; ++i) differs = Threshold(p[i], t) != first;
+        for (int i = 1; i < n && !differs; ++i)
+          differs = Threshold(p[i], t) != first;
       } else {
         const uint8_t first = Threshold(row[crop.cols[x_b]], t);
         for (int i = x_b + 1; i < x_a && !differs; ++i) {
@@ -101,9 +112,11 @@ BreastCrop FindBreastCrop(const cv::Mat& image8, const BreastCropOptions& option
 }
 
 cv::Mat ApplyBreastCrop(const cv::Mat& image, const BreastCrop& crop) {
-  if (crop.rows.empty() || crop.cols.empty()) return cv::Mat(0, 0, image.type());
+  if (crop.rows.empty() || crop.cols.empty())
+    return cv::Mat(0, 0, image.type());
   if (crop.contiguous()) {
-    return image(cv::Rect(crop.x(), crop.y(), crop.width(), crop.height())).clone();
+    return image(cv::Rect(crop.x(), crop.y(), crop.width(), crop.height()))
+        .clone();
   }
   const size_t elem = image.elemSize();
   cv::Mat out(crop.height(), crop.width(), image.type());

@@ -7,9 +7,8 @@
 #ifndef MAMMOVL_DATA_IMAGE_BREAST_CROP_H_
 #define MAMMOVL_DATA_IMAGE_BREAST_CROP_H_
 
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 namespace mammovl::data {
 
@@ -36,7 +35,8 @@ struct BreastCrop {
 };
 
 // Finds the crop of a CV_8U image (the normalised 8-bit mammogram).
-BreastCrop FindBreastCrop(const cv::Mat& image8, const BreastCropOptions& options = {});
+BreastCrop FindBreastCrop(const cv::Mat& image8,
+                          const BreastCropOptions& options = {});
 
 // Returns `image(rows, cols)` of any depth as a new matrix (a plain copy of
 // a rectangle when the crop is contiguous).

@@ -22,7 +22,8 @@ std::vector<int> ToVector(const cv::Mat& m) {
 }
 
 TEST(CountUpContinuingOnesTest, MatchesTheReferenceComments) {
-  // The reference documents [0,1,1,0,1,0,0,1,1,1,0] -> [-1,2,2,-1,1,-1,-1,3,3,3,-1].
+  // The reference documents [0,1,1,0,1,0,0,1,1,1,0] ->
+  // [-1,2,2,-1,1,-1,-1,3,3,3,-1].
   const std::vector<bool> in = {0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0};
   EXPECT_EQ(CountUpContinuingOnes(in),
             (std::vector<int>{-1, 2, 2, -1, 1, -1, -1, 3, 3, 3, -1}));
@@ -33,7 +34,8 @@ TEST(CountUpContinuingOnesTest, MatchesTheReferenceComments) {
 }
 
 TEST(FindBreastCropTest, MatchesReferenceIndices) {
-  for (const std::string name : {"left", "right", "blob", "tie", "empty", "tiny"}) {
+  for (const std::string name :
+       {"left", "right", "blob", "tie", "empty", "tiny"}) {
     const cv::Mat img = Fixture("crop_in_" + name);
     const BreastCrop crop = FindBreastCrop(img);
     EXPECT_EQ(crop.rows, ToVector(Fixture("crop_rows_" + name))) << name;
@@ -50,13 +52,15 @@ TEST(ApplyBreastCropTest, GathersNonContiguousColumns) {
   ASSERT_EQ(out.rows, crop.height());
   for (int i = 0; i < out.rows; ++i) {
     for (int j = 0; j < out.cols; ++j) {
-      ASSERT_EQ(out.at<uint8_t>(i, j), img.at<uint8_t>(crop.rows[i], crop.cols[j]));
+      ASSERT_EQ(out.at<uint8_t>(i, j),
+                img.at<uint8_t>(crop.rows[i], crop.cols[j]));
     }
   }
   cv::Mat wide;
   img.convertTo(wide, CV_16U, 100);
   const cv::Mat out16 = ApplyBreastCrop(wide, crop);
-  EXPECT_EQ(out16.at<uint16_t>(0, 0), img.at<uint8_t>(crop.rows[0], crop.cols[0]) * 100);
+  EXPECT_EQ(out16.at<uint16_t>(0, 0),
+            img.at<uint8_t>(crop.rows[0], crop.cols[0]) * 100);
 }
 
 TEST(ApplyBreastCropTest, ContiguousCropIsTheRectangle) {
@@ -64,7 +68,8 @@ TEST(ApplyBreastCropTest, ContiguousCropIsTheRectangle) {
   const BreastCrop crop = FindBreastCrop(img);
   ASSERT_TRUE(crop.contiguous());
   const cv::Mat out = ApplyBreastCrop(img, crop);
-  const cv::Mat expected = img(cv::Rect(crop.x(), crop.y(), crop.width(), crop.height()));
+  const cv::Mat expected =
+      img(cv::Rect(crop.x(), crop.y(), crop.width(), crop.height()));
   EXPECT_EQ(cv::countNonZero(out != expected), 0);
 }
 

@@ -4,9 +4,8 @@
 #ifndef MAMMOVL_DATA_IMAGE_GEOMETRY_H_
 #define MAMMOVL_DATA_IMAGE_GEOMETRY_H_
 
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 
@@ -35,7 +34,8 @@ struct Padding {
 // Pads `in` with `value` to the aspect ratio `width / height` = `aspect`,
 // centring it (floor of the padding before, ceil after, as MaMA does).
 // Writes the padding to `*padding` when not null.
-cv::Mat PadToAspect(const cv::Mat& in, double aspect, double value, Padding* padding);
+cv::Mat PadToAspect(const cv::Mat& in, double aspect, double value,
+                    Padding* padding);
 
 // Which half of the image holds the breast.
 enum class BreastSide { kUnknown, kLeft, kRight };

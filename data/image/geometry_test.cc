@@ -11,7 +11,8 @@ using ::mammovl::core::StatusIs;
 TEST(TrimBorderTest, ReturnsInnerView) {
   cv::Mat in(20, 30, CV_16U);
   for (int r = 0; r < in.rows; ++r) {
-    for (int c = 0; c < in.cols; ++c) in.at<uint16_t>(r, c) = static_cast<uint16_t>(r * 100 + c);
+    for (int c = 0; c < in.cols; ++c)
+      in.at<uint16_t>(r, c) = static_cast<uint16_t>(r * 100 + c);
   }
   MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat out, TrimBorder(in, 5));
   EXPECT_EQ(out.size(), cv::Size(20, 10));
@@ -23,7 +24,8 @@ TEST(TrimBorderTest, ReturnsInnerView) {
 }
 
 TEST(LongSideSizeTest, FloorsTheShortSide) {
-  EXPECT_EQ(LongSideSize(cv::Size(2560, 3328), 1024), cv::Size(787, 1024));  // 2560*1024/3328 = 787.69
+  EXPECT_EQ(LongSideSize(cv::Size(2560, 3328), 1024),
+            cv::Size(787, 1024));  // 2560*1024/3328 = 787.69
   EXPECT_EQ(LongSideSize(cv::Size(3328, 2560), 1024), cv::Size(1024, 787));
   EXPECT_EQ(LongSideSize(cv::Size(100, 100), 518), cv::Size(518, 518));
   EXPECT_EQ(LongSideSize(cv::Size(1, 5000), 10), cv::Size(1, 10));
@@ -66,7 +68,8 @@ TEST(BreastSideTest, FromPixelsPicksBrighterHalf) {
   img(cv::Rect(6, 0, 4, 10)) = 200;
   EXPECT_EQ(BreastSideFromPixels(img), BreastSide::kRight);
   EXPECT_EQ(BreastSideFromPixels(FlipHorizontal(img)), BreastSide::kLeft);
-  EXPECT_EQ(BreastSideFromPixels(cv::Mat(4, 4, CV_8U, cv::Scalar(5))), BreastSide::kUnknown);
+  EXPECT_EQ(BreastSideFromPixels(cv::Mat(4, 4, CV_8U, cv::Scalar(5))),
+            BreastSide::kUnknown);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-
 #include <opencv2/core.hpp>
 
 #include "absl/status/status.h"
@@ -62,16 +61,17 @@ inline float MinMaxFloat(float d, float range, float scale) {
 
 }  // namespace
 
-absl::StatusOr<cv::Mat> ApplyWindow(const cv::Mat& values, const WindowParams& window,
-                                    double y_min, double y_max) {
+absl::StatusOr<cv::Mat> ApplyWindow(const cv::Mat& values,
+                                    const WindowParams& window, double y_min,
+                                    double y_max) {
   double center = window.center;
   double width = window.width;
   const double y_range = y_max - y_min;
   cv::Mat out(values.size(), CV_64F);
   if (window.function == VoiFunction::kSigmoid) {
     if (width <= 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("window width must be > 0 for SIGMOID (got ", width, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "window width must be > 0 for SIGMOID (got ", width, ")"));
     }
     MapAnyDepth<double>(values, out, [&](auto v) {
       const double x = static_cast<double>(v);
@@ -81,14 +81,14 @@ absl::StatusOr<cv::Mat> ApplyWindow(const cv::Mat& values, const WindowParams& w
   }
   if (window.function == VoiFunction::kLinear) {
     if (width < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("window width must be >= 1 for LINEAR (got ", width, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "window width must be >= 1 for LINEAR (got ", width, ")"));
     }
     center -= 0.5;
     width -= 1;
   } else if (width <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("window width must be > 0 for LINEAR_EXACT (got ", width, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "window width must be > 0 for LINEAR_EXACT (got ", width, ")"));
   }
   const double lower = center - width / 2;
   const double upper = center + width / 2;
@@ -101,10 +101,12 @@ absl::StatusOr<cv::Mat> ApplyWindow(const cv::Mat& values, const WindowParams& w
   return out;
 }
 
-absl::StatusOr<cv::Mat> ApplyWindowToBits(const cv::Mat& values, const WindowParams& window,
+absl::StatusOr<cv::Mat> ApplyWindowToBits(const cv::Mat& values,
+                                          const WindowParams& window,
                                           int bits) {
   if (bits != 8 && bits != 16) {
-    return absl::InvalidArgumentError(absl::StrCat("output bits must be 8 or 16 (got ", bits, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("output bits must be 8 or 16 (got ", bits, ")"));
   }
   const double y_max = bits == 8 ? 255.0 : 65535.0;
   const int out_type = bits == 8 ? CV_8U : CV_16U;
@@ -119,10 +121,13 @@ absl::StatusOr<cv::Mat> ApplyWindowToBits(const cv::Mat& values, const WindowPar
     if (!mapped.ok()) return mapped.status();
     std::vector<uint16_t> lut(domain.cols);
     for (int i = 0; i < domain.cols; ++i) {
-      lut[i] = static_cast<uint16_t>(std::clamp(std::nearbyint(mapped->at<double>(0, i)), 0.0, y_max));
+      lut[i] = static_cast<uint16_t>(
+          std::clamp(std::nearbyint(mapped->at<double>(0, i)), 0.0, y_max));
     }
     if (bits == 8) {
-      MapAnyDepth<uint8_t>(values, out, [&](auto v) { return static_cast<uint8_t>(lut[v - lo]); });
+      MapAnyDepth<uint8_t>(values, out, [&](auto v) {
+        return static_cast<uint8_t>(lut[v - lo]);
+      });
     } else {
       MapAnyDepth<uint16_t>(values, out, [&](auto v) { return lut[v - lo]; });
     }
@@ -144,11 +149,13 @@ absl::StatusOr<cv::Mat> ApplyWindowToBits(const cv::Mat& values, const WindowPar
   return out;
 }
 
-cv::Mat ApplyLut(const cv::Mat& values, const std::vector<uint16_t>& lut, int32_t first_mapped) {
+cv::Mat ApplyLut(const cv::Mat& values, const std::vector<uint16_t>& lut,
+                 int32_t first_mapped) {
   cv::Mat out(values.size(), CV_16U);
   const int64_t last = static_cast<int64_t>(lut.size()) - 1;
   MapAnyDepth<uint16_t>(values, out, [&](auto v) {
-    const int64_t index = std::clamp<int64_t>(static_cast<int64_t>(v) - first_mapped, 0, last);
+    const int64_t index =
+        std::clamp<int64_t>(static_cast<int64_t>(v) - first_mapped, 0, last);
     return lut[index];
   });
   return out;
@@ -162,7 +169,8 @@ cv::Mat InvertByMax(const cv::Mat& in) {
   cv::Mat out(in.size(), widen ? CV_32S : in.type());
   if (widen) {
     const int64_t m = static_cast<int64_t>(mx);
-    MapAnyDepth<int32_t>(in, out, [&](auto v) { return static_cast<int32_t>(m - v); });
+    MapAnyDepth<int32_t>(in, out,
+                         [&](auto v) { return static_cast<int32_t>(m - v); });
   } else if (depth == CV_32F) {
     const float m = static_cast<float>(mx);
     MapPixels<float, float>(in, out, [&](float v) { return m - v; });
@@ -170,11 +178,12 @@ cv::Mat InvertByMax(const cv::Mat& in) {
     MapPixels<double, double>(in, out, [&](double v) { return mx - v; });
   } else if (depth == CV_8U) {
     const int m = static_cast<int>(mx);
-    MapPixels<uint8_t, uint8_t>(in, out, [&](uint8_t v) { return static_cast<uint8_t>(m - v); });
+    MapPixels<uint8_t, uint8_t>(
+        in, out, [&](uint8_t v) { return static_cast<uint8_t>(m - v); });
   } else {
     const int m = static_cast<int>(mx);
-    MapPixels<uint16_t, uint16_t>(in, out,
-                                  [&](uint16_t v) { return static_cast<uint16_t>(m - v); });
+    MapPixels<uint16_t, uint16_t>(
+        in, out, [&](uint16_t v) { return static_cast<uint16_t>(m - v); });
   }
   return out;
 }
@@ -194,7 +203,8 @@ cv::Mat MinMaxNormalize(const cv::Mat& in, int bits, bool invert) {
     if (range > 0) {
       const float fr = static_cast<float>(range);
       for (int d = 0; d <= range; ++d) {
-        lut[d] = static_cast<uint16_t>(MinMaxFloat(static_cast<float>(d), fr, scale));
+        lut[d] = static_cast<uint16_t>(
+            MinMaxFloat(static_cast<float>(d), fr, scale));
       }
     }
     // d = v - min, or (max - v) - 0 after inversion.
@@ -221,9 +231,11 @@ cv::Mat MinMaxNormalize(const cv::Mat& in, int bits, bool invert) {
       }
     } else {
       if (invert) {
-        MapAnyDepth<uint8_t>(in, out, [&](auto v) { return static_cast<uint8_t>(lut[hi - v]); });
+        MapAnyDepth<uint8_t>(
+            in, out, [&](auto v) { return static_cast<uint8_t>(lut[hi - v]); });
       } else {
-        MapAnyDepth<uint8_t>(in, out, [&](auto v) { return static_cast<uint8_t>(lut[v - lo]); });
+        MapAnyDepth<uint8_t>(
+            in, out, [&](auto v) { return static_cast<uint8_t>(lut[v - lo]); });
       }
     }
     return out;

@@ -7,9 +7,8 @@
 #define MAMMOVL_DATA_IMAGE_INTENSITY_H_
 
 #include <cstdint>
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -29,18 +28,20 @@ struct WindowParams {
 // below the lower edge give y_min, above the upper edge y_max. Returns
 // CV_64F. InvalidArgument when the width is invalid for the function
 // (< 1 for LINEAR, <= 0 otherwise).
-absl::StatusOr<cv::Mat> ApplyWindow(const cv::Mat& values, const WindowParams& window,
-                                    double y_min, double y_max);
+absl::StatusOr<cv::Mat> ApplyWindow(const cv::Mat& values,
+                                    const WindowParams& window, double y_min,
+                                    double y_max);
 
 // Same window, rounded to the nearest integer in [0, 2^bits - 1], as CV_8U
 // (`bits` 8) or CV_16U (`bits` 16). Integer inputs of up to 16 bits go
 // through a lookup table.
-absl::StatusOr<cv::Mat> ApplyWindowToBits(const cv::Mat& values, const WindowParams& window,
-                                          int bits);
+absl::StatusOr<cv::Mat> ApplyWindowToBits(const cv::Mat& values,
+                                          const WindowParams& window, int bits);
 
 // Maps integer `values` through a LUT (PS3.3 C.11.2.1.1): index =
 // value - `first_mapped`, clamped to the table. Returns CV_16U.
-cv::Mat ApplyLut(const cv::Mat& values, const std::vector<uint16_t>& lut, int32_t first_mapped);
+cv::Mat ApplyLut(const cv::Mat& values, const std::vector<uint16_t>& lut,
+                 int32_t first_mapped);
 
 // Returns max(x) - x. Unsigned and float inputs keep their depth; signed
 // integer inputs become CV_32S (the difference may not fit the input type).

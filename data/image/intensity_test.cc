@@ -45,12 +45,14 @@ TEST(MinMaxNormalizeTest, MatchesNumpyFloat32Recipe) {
     const cv::Mat in = Fixture("minmax_in_" + type);
     for (const bool invert : {false, true}) {
       const std::string suffix = type + (invert ? "_inv" : "");
-      EXPECT_EQ(CountDifferences(MinMaxNormalize(in, 8, invert), Fixture("minmax_out8_" + suffix)),
+      EXPECT_EQ(CountDifferences(MinMaxNormalize(in, 8, invert),
+                                 Fixture("minmax_out8_" + suffix)),
                 0)
           << suffix;
       const cv::Mat out16 = MinMaxNormalize(in, 16, invert);
       EXPECT_EQ(out16.type(), CV_16U);
-      EXPECT_EQ(CountDifferences(out16, Fixture("minmax_out16_" + suffix)), 0) << suffix;
+      EXPECT_EQ(CountDifferences(out16, Fixture("minmax_out16_" + suffix)), 0)
+          << suffix;
     }
   }
 }
@@ -58,13 +60,16 @@ TEST(MinMaxNormalizeTest, MatchesNumpyFloat32Recipe) {
 TEST(MinMaxNormalizeTest, WorksOnViews) {
   const cv::Mat in = Fixture("minmax_in_u16");
   const cv::Mat view = in(cv::Rect(5, 5, in.cols - 10, in.rows - 10));
-  EXPECT_EQ(CountDifferences(MinMaxNormalize(view, 8), MinMaxNormalize(view.clone(), 8)), 0);
+  EXPECT_EQ(CountDifferences(MinMaxNormalize(view, 8),
+                             MinMaxNormalize(view.clone(), 8)),
+            0);
 }
 
 TEST(ScaleByMaxTest, MatchesConvertScaleAbsReference) {
   const cv::Mat in = Fixture("mama_in_u16");
   EXPECT_EQ(CountDifferences(ScaleByMaxTo8Bit(in), Fixture("mama_out")), 0);
-  EXPECT_EQ(CountDifferences(ScaleByMaxTo8Bit(in, true), Fixture("mama_out_inv")), 0);
+  EXPECT_EQ(
+      CountDifferences(ScaleByMaxTo8Bit(in, true), Fixture("mama_out_inv")), 0);
 }
 
 TEST(InvertByMaxTest, SignedInputWidens) {
@@ -92,11 +97,17 @@ TEST(ApplyWindowTest, MatchesPydicom) {
       {"LINEAR_10_1", {10, 1, VoiFunction::kLinear}},
   };
   for (const WindowCase& c : cases) {
-    MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat out, ApplyWindow(in, c.params, 0, 255));
-    EXPECT_EQ(CountDifferences(out, Fixture(std::string("window_out_") + c.name), 1e-9), 0)
+    MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat out,
+                             ApplyWindow(in, c.params, 0, 255));
+    EXPECT_EQ(CountDifferences(
+                  out, Fixture(std::string("window_out_") + c.name), 1e-9),
+              0)
         << c.name;
-    MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat out8, ApplyWindowToBits(in, c.params, 8));
-    EXPECT_EQ(CountDifferences(out8, Fixture(std::string("window_out_") + c.name), 0.5), 0)
+    MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat out8,
+                             ApplyWindowToBits(in, c.params, 8));
+    EXPECT_EQ(CountDifferences(
+                  out8, Fixture(std::string("window_out_") + c.name), 0.5),
+              0)
         << c.name;
   }
 }
@@ -104,7 +115,8 @@ TEST(ApplyWindowTest, MatchesPydicom) {
 TEST(ApplyWindowTest, RejectsInvalidWidths) {
   const cv::Mat in(2, 2, CV_16U, cv::Scalar(3));
   EXPECT_THAT(ApplyWindow(in, {10, 0.5, VoiFunction::kLinear}, 0, 255),
-              StatusIs(absl::StatusCode::kInvalidArgument, testing::HasSubstr("LINEAR")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       testing::HasSubstr("LINEAR")));
   EXPECT_THAT(ApplyWindow(in, {10, 0, VoiFunction::kLinearExact}, 0, 255),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ApplyWindow(in, {10, -1, VoiFunction::kSigmoid}, 0, 255),
@@ -115,8 +127,9 @@ TEST(ApplyWindowTest, RejectsInvalidWidths) {
 
 TEST(ApplyWindowTest, SixteenBitOutputSpansFullRange) {
   const cv::Mat in = (cv::Mat_<uint16_t>(1, 3) << 0, 2048, 4095);
-  MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat out,
-                           ApplyWindowToBits(in, {2048, 4096, VoiFunction::kLinearExact}, 16));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const cv::Mat out,
+      ApplyWindowToBits(in, {2048, 4096, VoiFunction::kLinearExact}, 16));
   ASSERT_EQ(out.type(), CV_16U);
   EXPECT_EQ(out.at<uint16_t>(0, 0), 0);
   EXPECT_EQ(out.at<uint16_t>(0, 1), 32768);  // (0/4096 + 0.5) * 65535 rounded

@@ -10,7 +10,8 @@ namespace mammovl::data {
 
 absl::StatusOr<cv::Mat> ReadNpyMat(const std::string& path) {
   MVL_ASSIGN_OR_RETURN(const core::NpyArray array, core::ReadNpy(path));
-  if (array.fortran_order) return absl::InvalidArgumentError(path + ": Fortran order");
+  if (array.fortran_order)
+    return absl::InvalidArgumentError(path + ": Fortran order");
   int rows = 1, cols = 1;
   if (array.shape.size() == 1) {
     cols = static_cast<int>(array.shape[0]);
@@ -32,10 +33,12 @@ absl::StatusOr<cv::Mat> ReadNpyMat(const std::string& path) {
   if (d == "<i8") {
     cv::Mat m(rows, cols, CV_32S);
     const auto* src = reinterpret_cast<const int64_t*>(array.data.data());
-    for (int i = 0; i < rows * cols; ++i) m.ptr<int32_t>(0)[i] = static_cast<int32_t>(src[i]);
+    for (int i = 0; i < rows * cols; ++i)
+      m.ptr<int32_t>(0)[i] = static_cast<int32_t>(src[i]);
     return m;
   }
-  if (type < 0) return absl::InvalidArgumentError(path + ": unsupported dtype " + d);
+  if (type < 0)
+    return absl::InvalidArgumentError(path + ": unsupported dtype " + d);
   cv::Mat m(rows, cols, type);
   std::memcpy(m.ptr(0), array.data.data(), array.data.size());
   return m;
@@ -49,7 +52,8 @@ int64_t CountDifferences(const cv::Mat& a, const cv::Mat& b, double tolerance) {
   int64_t count = 0;
   for (int r = 0; r < da.rows; ++r) {
     for (int c = 0; c < da.cols; ++c) {
-      if (std::abs(da.at<double>(r, c) - db.at<double>(r, c)) > tolerance) ++count;
+      if (std::abs(da.at<double>(r, c) - db.at<double>(r, c)) > tolerance)
+        ++count;
     }
   }
   return count;

@@ -2,9 +2,8 @@
 #ifndef MAMMOVL_DATA_IMAGE_TEST_UTIL_H_
 #define MAMMOVL_DATA_IMAGE_TEST_UTIL_H_
 
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 
@@ -16,7 +15,8 @@ absl::StatusOr<cv::Mat> ReadNpyMat(const std::string& path);
 
 // Returns the number of pixels where `a` and `b` differ by more than
 // `tolerance` (both converted to double); -1 when sizes differ.
-int64_t CountDifferences(const cv::Mat& a, const cv::Mat& b, double tolerance = 0);
+int64_t CountDifferences(const cv::Mat& a, const cv::Mat& b,
+                         double tolerance = 0);
 
 }  // namespace mammovl::data
 

@@ -37,30 +37,38 @@ Box MapBox(const Box& box, const ManifestRow& row) {
   return out;
 }
 
-absl::Status MapBoxesCsv(const BoxMappingConfig& config, absl::string_view default_manifest) {
-  const std::string manifest_path =
-      config.manifest_csv().empty() ? std::string(default_manifest) : config.manifest_csv();
-  MVL_ASSIGN_OR_RETURN(const std::vector<ManifestRow> manifest, ReadManifest(manifest_path));
-  MVL_ASSIGN_OR_RETURN(const CsvTable table, ReadCsvFile(config.annotations_csv()));
+absl::Status MapBoxesCsv(const BoxMappingConfig& config,
+                         absl::string_view default_manifest) {
+  const std::string manifest_path = config.manifest_csv().empty()
+                                        ? std::string(default_manifest)
+                                        : config.manifest_csv();
+  MVL_ASSIGN_OR_RETURN(const std::vector<ManifestRow> manifest,
+                       ReadManifest(manifest_path));
+  MVL_ASSIGN_OR_RETURN(const CsvTable table,
+                       ReadCsvFile(config.annotations_csv()));
   const int image_col = table.Column(config.image_id_column());
   if (image_col < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(config.annotations_csv(), ": no column \"",
-                                                   config.image_id_column(), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(config.annotations_csv(), ": no column \"",
+                     config.image_id_column(), "\""));
   }
-  const int study_col = config.study_id_column().empty() ? -1 : table.Column(config.study_id_column());
+  const int study_col = config.study_id_column().empty()
+                            ? -1
+                            : table.Column(config.study_id_column());
   int box_cols[4];
   const std::string* names[4] = {&config.xmin_column(), &config.ymin_column(),
                                  &config.xmax_column(), &config.ymax_column()};
   for (int i = 0; i < 4; ++i) {
     box_cols[i] = table.Column(*names[i]);
     if (box_cols[i] < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(config.annotations_csv(), ": no column \"", *names[i], "\""));
+      return absl::InvalidArgumentError(absl::StrCat(
+          config.annotations_csv(), ": no column \"", *names[i], "\""));
     }
   }
   // Frame 0 of each image; keyed by image id and by (study, image).
   std::map<std::string, const ManifestRow*> by_image;
-  std::map<std::pair<std::string, std::string>, const ManifestRow*> by_study_image;
+  std::map<std::pair<std::string, std::string>, const ManifestRow*>
+      by_study_image;
   for (const ManifestRow& r : manifest) {
     if (r.frame != 0) continue;
     by_image.emplace(r.image_id, &r);
@@ -95,7 +103,8 @@ absl::Status MapBoxesCsv(const BoxMappingConfig& config, absl::string_view defau
     double v[4];
     bool has_box = true;
     for (int k = 0; k < 4; ++k) {
-      has_box = has_box && absl::SimpleAtod(fields[box_cols[k]], &v[k]) && std::isfinite(v[k]);
+      has_box = has_box && absl::SimpleAtod(fields[box_cols[k]], &v[k]) &&
+                std::isfinite(v[k]);
     }
     if (!has_box) {
       ++without_box;
@@ -104,15 +113,17 @@ absl::Status MapBoxesCsv(const BoxMappingConfig& config, absl::string_view defau
     } else {
       const Box b = MapBox({v[0], v[1], v[2], v[3]}, *row);
       const double m[4] = {b.xmin, b.ymin, b.xmax, b.ymax};
-      for (int k = 0; k < 4; ++k) fields[out_cols[k]] = absl::StrFormat("%.6f", m[k]);
+      for (int k = 0; k < 4; ++k)
+        fields[out_cols[k]] = absl::StrFormat("%.6f", m[k]);
       ++mapped;
     }
     out += CsvLine(fields);
   }
   MVL_RETURN_IF_ERROR(core::WriteFileAtomically(config.output_csv(), out));
   LOG(INFO) << "map_boxes: " << mapped << " boxes mapped, " << without_box
-            << " rows without a box, " << unmatched << " rows whose image is not in "
-            << manifest_path << "; wrote " << config.output_csv();
+            << " rows without a box, " << unmatched
+            << " rows whose image is not in " << manifest_path << "; wrote "
+            << config.output_csv();
   return absl::OkStatus();
 }
 

@@ -32,7 +32,8 @@ Box MapBox(const Box& box, const ManifestRow& row);
 // `config.output_csv` with four added columns. Rows without a box (empty
 // or NaN coordinates) or without a manifest row get empty values; the
 // number of unmatched rows is logged. Errors name the file and line.
-absl::Status MapBoxesCsv(const BoxMappingConfig& config, absl::string_view default_manifest);
+absl::Status MapBoxesCsv(const BoxMappingConfig& config,
+                         absl::string_view default_manifest);
 
 }  // namespace mammovl::data
 

@@ -57,8 +57,9 @@ TEST(MapBoxTest, ClampsEachAxisToItsOwnSizeThenPadsAndFlips) {
 // boxes (expected_resized_*), from the crops the reference found.
 TEST(MapBoxesCsvTest, MatchesReferenceMapping) {
   const std::string dir = std::string(std::getenv("TEST_TMPDIR"));
-  MVL_ASSERT_OK_AND_ASSIGN(const CsvTable expected,
-                           ReadCsvFile("data/preprocess/testdata/expected.csv"));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const CsvTable expected,
+      ReadCsvFile("data/preprocess/testdata/expected.csv"));
   // A manifest with the reference crops of the mammoclip preset.
   std::string manifest = CsvLine(ManifestColumns());
   for (const auto& row : expected.rows) {
@@ -77,8 +78,10 @@ TEST(MapBoxesCsvTest, MatchesReferenceMapping) {
     g.trim = 5;
     ASSERT_TRUE(absl::SimpleAtoi(row[expected.Column("crop_x")], &g.crop_x));
     ASSERT_TRUE(absl::SimpleAtoi(row[expected.Column("crop_y")], &g.crop_y));
-    ASSERT_TRUE(absl::SimpleAtoi(row[expected.Column("crop_w")], &g.crop_width));
-    ASSERT_TRUE(absl::SimpleAtoi(row[expected.Column("crop_h")], &g.crop_height));
+    ASSERT_TRUE(
+        absl::SimpleAtoi(row[expected.Column("crop_w")], &g.crop_width));
+    ASSERT_TRUE(
+        absl::SimpleAtoi(row[expected.Column("crop_h")], &g.crop_height));
     g.scale_x = 912.0 / g.crop_width;
     g.scale_y = 1520.0 / g.crop_height;
     g.out_width = 912;
@@ -90,13 +93,15 @@ TEST(MapBoxesCsvTest, MatchesReferenceMapping) {
   config.set_annotations_csv("data/preprocess/testdata/annotations.csv");
   config.set_output_csv(dir + "/mapped.csv");
   MVL_ASSERT_OK(MapBoxesCsv(config, dir + "/manifest.csv"));
-  MVL_ASSERT_OK_AND_ASSIGN(const CsvTable out, ReadCsvFile(dir + "/mapped.csv"));
+  MVL_ASSERT_OK_AND_ASSIGN(const CsvTable out,
+                           ReadCsvFile(dir + "/mapped.csv"));
   ASSERT_EQ(out.rows.size(), 6u);
   int compared = 0;
   for (const auto& row : out.rows) {
     for (const char* axis : {"xmin", "ymin", "xmax", "ymax"}) {
       const std::string got = row[out.Column(std::string("resized_") + axis)];
-      const std::string want = row[out.Column(std::string("expected_resized_") + axis)];
+      const std::string want =
+          row[out.Column(std::string("expected_resized_") + axis)];
       if (want.empty()) {
         EXPECT_TRUE(got.empty());
         continue;
@@ -110,7 +115,8 @@ TEST(MapBoxesCsvTest, MatchesReferenceMapping) {
   }
   EXPECT_EQ(compared, 16);
   // Unchanged input columns, including the quoted list column.
-  EXPECT_EQ(out.rows[0][out.Column("finding_categories")], "['Mass', 'Asymmetry']");
+  EXPECT_EQ(out.rows[0][out.Column("finding_categories")],
+            "['Mass', 'Asymmetry']");
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ int CsvTable::Column(absl::string_view name) const {
   return -1;
 }
 
-absl::StatusOr<CsvTable> ParseCsv(absl::string_view text, absl::string_view source,
+absl::StatusOr<CsvTable> ParseCsv(absl::string_view text,
+                                  absl::string_view source,
                                   const CsvReadOptions& options) {
   CsvTable table;
   std::vector<std::string> fields;
@@ -24,7 +25,8 @@ absl::StatusOr<CsvTable> ParseCsv(absl::string_view text, absl::string_view sour
   int64_t row_line = 1;
   bool header_done = false;
   // Skip a UTF-8 byte order mark.
-  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF")
+    text.remove_prefix(3);
 
   auto finish_row = [&]() -> absl::Status {
     fields.push_back(std::move(field));
@@ -33,9 +35,9 @@ absl::StatusOr<CsvTable> ParseCsv(absl::string_view text, absl::string_view sour
       table.header = std::move(fields);
       header_done = true;
     } else if (fields.size() != table.header.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ":", row_line, ": ", fields.size(),
-                                                     " fields, the header has ",
-                                                     table.header.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ":", row_line, ": ", fields.size(),
+                       " fields, the header has ", table.header.size()));
     } else {
       table.rows.push_back(std::move(fields));
       table.line_numbers.push_back(row_line);
@@ -89,11 +91,13 @@ absl::StatusOr<CsvTable> ParseCsv(absl::string_view text, absl::string_view sour
     if (options.tolerate_truncated_last_row && header_done) return table;
     MVL_RETURN_IF_ERROR(finish_row());
   }
-  if (!header_done) return absl::InvalidArgumentError(absl::StrCat(source, ": empty CSV"));
+  if (!header_done)
+    return absl::InvalidArgumentError(absl::StrCat(source, ": empty CSV"));
   return table;
 }
 
-absl::StatusOr<CsvTable> ReadCsvFile(absl::string_view path, const CsvReadOptions& options) {
+absl::StatusOr<CsvTable> ReadCsvFile(absl::string_view path,
+                                     const CsvReadOptions& options) {
   MVL_ASSIGN_OR_RETURN(const std::string text, core::ReadFileToString(path));
   return ParseCsv(text, path, options);
 }

@@ -31,11 +31,13 @@ struct CsvReadOptions {
 // Parses `text` (first row = header). InvalidArgument, naming `source` and
 // the line, for rows whose field count differs from the header's or for an
 // unterminated quote.
-absl::StatusOr<CsvTable> ParseCsv(absl::string_view text, absl::string_view source,
+absl::StatusOr<CsvTable> ParseCsv(absl::string_view text,
+                                  absl::string_view source,
                                   const CsvReadOptions& options = {});
 
 // Reads and parses the file at `path`.
-absl::StatusOr<CsvTable> ReadCsvFile(absl::string_view path, const CsvReadOptions& options = {});
+absl::StatusOr<CsvTable> ReadCsvFile(absl::string_view path,
+                                     const CsvReadOptions& options = {});
 
 // Returns one CSV line (with '\n'), quoting fields that need it.
 std::string CsvLine(const std::vector<std::string>& fields);

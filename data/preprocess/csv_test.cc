@@ -30,10 +30,13 @@ TEST(CsvTest, ParsesQuotedFieldsAndRoundTrips) {
 
 TEST(CsvTest, ReportsBadRowsWithLine) {
   EXPECT_THAT(ParseCsv("a,b\n1,2\n3\n", "f.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("f.csv:3: 1 fields")));
-  EXPECT_THAT(ParseCsv("a,b\n\"open,2\n", "f.csv"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unterminated")));
-  EXPECT_THAT(ParseCsv("", "f.csv"), StatusIs(absl::StatusCode::kInvalidArgument));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("f.csv:3: 1 fields")));
+  EXPECT_THAT(
+      ParseCsv("a,b\n\"open,2\n", "f.csv"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unterminated")));
+  EXPECT_THAT(ParseCsv("", "f.csv"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(CsvTest, ToleratesACutLastRowOnlyWhenAsked) {
@@ -44,7 +47,8 @@ TEST(CsvTest, ToleratesACutLastRowOnlyWhenAsked) {
   tolerant.tolerate_truncated_last_row = true;
   MVL_ASSERT_OK_AND_ASSIGN(const CsvTable t, ParseCsv(cut, "m.csv", tolerant));
   EXPECT_EQ(t.rows.size(), 1u);
-  MVL_ASSERT_OK_AND_ASSIGN(const CsvTable q, ParseCsv("a,b\n1,2\n\"3,", "m.csv", tolerant));
+  MVL_ASSERT_OK_AND_ASSIGN(const CsvTable q,
+                           ParseCsv("a,b\n1,2\n\"3,", "m.csv", tolerant));
   EXPECT_EQ(q.rows.size(), 1u);
 }
 

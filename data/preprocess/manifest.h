@@ -15,11 +15,12 @@
 namespace mammovl::data {
 
 struct ManifestRow {
-  std::string source_path;  // relative to the input folder (or as listed in the CSV)
+  std::string
+      source_path;  // relative to the input folder (or as listed in the CSV)
   std::string output_path;  // relative to the output folder
   int64_t frame = 0;
-  std::string study_id;     // output folder name: study, patient or pseudonym
-  std::string image_id;     // output file stem (without a frame suffix)
+  std::string study_id;  // output folder name: study, patient or pseudonym
+  std::string image_id;  // output file stem (without a frame suffix)
   std::string patient_pseudonym;
   std::string study_instance_uid;
   std::string series_instance_uid;
@@ -45,25 +46,27 @@ const std::vector<std::string>& ManifestColumns();
 
 std::vector<std::string> ManifestFields(const ManifestRow& row);
 // Parses one row; InvalidArgument naming the column on malformed numbers.
-absl::StatusOr<ManifestRow> ParseManifestFields(const std::vector<std::string>& header,
-                                                const std::vector<std::string>& fields);
+absl::StatusOr<ManifestRow> ParseManifestFields(
+    const std::vector<std::string>& header,
+    const std::vector<std::string>& fields);
 
 // Reads a manifest. With `tolerate_truncated_last_row`, a last row cut by a
 // crash is dropped instead of failing.
-absl::StatusOr<std::vector<ManifestRow>> ReadManifest(absl::string_view path,
-                                                      bool tolerate_truncated_last_row = false);
+absl::StatusOr<std::vector<ManifestRow>> ReadManifest(
+    absl::string_view path, bool tolerate_truncated_last_row = false);
 
 struct FailureRow {
   std::string source_path;
   std::string reason;
 };
 const std::vector<std::string>& FailureColumns();
-absl::StatusOr<std::vector<FailureRow>> ReadFailures(absl::string_view path,
-                                                     bool tolerate_truncated_last_row = false);
+absl::StatusOr<std::vector<FailureRow>> ReadFailures(
+    absl::string_view path, bool tolerate_truncated_last_row = false);
 
 // The mammography view from ViewPosition, else from the View Code Sequence
 // meaning ("cranio-caudal" -> CC, "medio-lateral oblique" -> MLO, ...).
-std::string ViewFromDicom(absl::string_view view_position, absl::string_view view_code_meaning);
+std::string ViewFromDicom(absl::string_view view_position,
+                          absl::string_view view_code_meaning);
 
 }  // namespace mammovl::data
 

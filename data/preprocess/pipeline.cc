@@ -2,9 +2,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
@@ -16,7 +15,8 @@ namespace mammovl::data {
 namespace {
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -44,8 +44,10 @@ cv::Mat InvertToBits(const cv::Mat& in, int bits) {
   return out;
 }
 
-absl::StatusOr<cv::Mat> WindowToBits(const cv::Mat& trimmed, const DicomImage& image,
-                                     const ImageRecipe& recipe, bool* used_fallback) {
+absl::StatusOr<cv::Mat> WindowToBits(const cv::Mat& trimmed,
+                                     const DicomImage& image,
+                                     const ImageRecipe& recipe,
+                                     bool* used_fallback) {
   const DicomHeader& h = image.header;
   const WindowIntensity& w = recipe.window();
   const int bits = recipe.output_bits();
@@ -60,7 +62,8 @@ absl::StatusOr<cv::Mat> WindowToBits(const cv::Mat& trimmed, const DicomImage& i
           absl::StrCat("the file has no VOI LUT ", w.index()));
     }
     const LookupTable& lut = h.voi_luts[w.index()];
-    const cv::Mat entries = ApplyLut(ModalityValues(trimmed, h), lut.data, lut.first_mapped);
+    const cv::Mat entries =
+        ApplyLut(ModalityValues(trimmed, h), lut.data, lut.first_mapped);
     const double entry_max = std::ldexp(1.0, lut.bits_per_entry) - 1;
     const double out_max = bits == 8 ? 255.0 : 65535.0;
     cv::Mat out;
@@ -68,11 +71,13 @@ absl::StatusOr<cv::Mat> WindowToBits(const cv::Mat& trimmed, const DicomImage& i
     return out;
   }
   if (!h.window_centers.empty() && !h.window_widths.empty()) {
-    MVL_ASSIGN_OR_RETURN(const WindowParams params, WindowFromHeader(h, w.index()));
+    MVL_ASSIGN_OR_RETURN(const WindowParams params,
+                         WindowFromHeader(h, w.index()));
     return ApplyWindowToBits(ModalityValues(trimmed, h), params, bits);
   }
   if (!w.fallback_to_min_max()) {
-    return absl::FailedPreconditionError("the file has no VOI LUT or window to apply");
+    return absl::FailedPreconditionError(
+        "the file has no VOI LUT or window to apply");
   }
   *used_fallback = true;
   return cv::Mat();
@@ -80,19 +85,23 @@ absl::StatusOr<cv::Mat> WindowToBits(const cv::Mat& trimmed, const DicomImage& i
 
 }  // namespace
 
-absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image, size_t frame,
+absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image,
+                                            size_t frame,
                                             const ImageRecipe& recipe) {
   if (frame >= image.frames.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("frame ", frame, " was not decoded"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("frame ", frame, " was not decoded"));
   }
   const DicomHeader& h = image.header;
   ProcessedFrame result;
   FrameGeometry& g = result.geometry;
   const int bits = recipe.output_bits();
-  const bool invert = recipe.invert_monochrome1() && h.photometric_interpretation == "MONOCHROME1";
+  const bool invert = recipe.invert_monochrome1() &&
+                      h.photometric_interpretation == "MONOCHROME1";
 
   double t = Now();
-  MVL_ASSIGN_OR_RETURN(const cv::Mat trimmed, TrimBorder(image.frames[frame], recipe.trim_border()));
+  MVL_ASSIGN_OR_RETURN(const cv::Mat trimmed,
+                       TrimBorder(image.frames[frame], recipe.trim_border()));
   g.trim = recipe.trim_border();
   double lo = 0, hi = 0;
   cv::minMaxLoc(trimmed, &lo, &hi);
@@ -113,8 +122,9 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image, size_t fram
     out = ScaleByMaxTo8Bit(trimmed, invert);
   }
   if (min_max) {
-    const bool rescale = (!recipe.has_min_max() || recipe.min_max().apply_rescale()) &&
-                         h.has_rescale && (h.rescale_slope != 1.0 || h.rescale_intercept != 0.0);
+    const bool rescale =
+        (!recipe.has_min_max() || recipe.min_max().apply_rescale()) &&
+        h.has_rescale && (h.rescale_slope != 1.0 || h.rescale_intercept != 0.0);
     if (rescale) {
       // dicomsdl's float32 pixels: stored * slope + intercept.
       cv::Mat values;
@@ -139,7 +149,8 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image, size_t fram
     g.crop_height = crop.height();
     g.crop_contiguous = crop.contiguous();
     if (crop.contiguous()) {
-      out = out(cv::Rect(crop.x(), crop.y(), crop.width(), crop.height()));  // view
+      out = out(
+          cv::Rect(crop.x(), crop.y(), crop.width(), crop.height()));  // view
     } else {
       out = ApplyBreastCrop(out, crop);
     }
@@ -163,13 +174,16 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image, size_t fram
   g.resized_height = out.rows;
   g.scale_x = static_cast<double>(g.resized_width) / g.crop_width;
   g.scale_y = static_cast<double>(g.resized_height) / g.crop_height;
-  if (recipe.pad_to_aspect() > 0) out = PadToAspect(out, recipe.pad_to_aspect(), 0, &g.padding);
+  if (recipe.pad_to_aspect() > 0)
+    out = PadToAspect(out, recipe.pad_to_aspect(), 0, &g.padding);
   if (recipe.has_flip()) {
-    const BreastSide side = recipe.flip().rule() == FlipConfig::DICOM
-                                ? BreastSideFromDicom(h.patient_orientation_row, h.laterality())
-                                : BreastSideFromPixels(out);
-    const BreastSide target =
-        recipe.flip().breast_side() == FlipConfig::LEFT ? BreastSide::kLeft : BreastSide::kRight;
+    const BreastSide side =
+        recipe.flip().rule() == FlipConfig::DICOM
+            ? BreastSideFromDicom(h.patient_orientation_row, h.laterality())
+            : BreastSideFromPixels(out);
+    const BreastSide target = recipe.flip().breast_side() == FlipConfig::LEFT
+                                  ? BreastSide::kLeft
+                                  : BreastSide::kRight;
     if (side != BreastSide::kUnknown && side != target) {
       out = FlipHorizontal(out);
       g.flipped = true;
@@ -183,7 +197,8 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image, size_t fram
   t = Now();
   std::vector<uchar> png;
   std::vector<int> params;
-  if (recipe.png_compression() >= 0) params = {cv::IMWRITE_PNG_COMPRESSION, recipe.png_compression()};
+  if (recipe.png_compression() >= 0)
+    params = {cv::IMWRITE_PNG_COMPRESSION, recipe.png_compression()};
   if (!cv::imencode(".png", out, png, params)) {
     return absl::InternalError("PNG encoding failed");
   }

@@ -4,9 +4,8 @@
 #ifndef MAMMOVL_DATA_PREPROCESS_PIPELINE_H_
 #define MAMMOVL_DATA_PREPROCESS_PIPELINE_H_
 
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "data/dicom/dicom_reader.h"
@@ -54,7 +53,8 @@ struct ProcessedFrame {
 // too small for the trim), FailedPrecondition (a window recipe on a file
 // without VOI and no fallback; a constant image when not allowed),
 // Internal (PNG encoding).
-absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image, size_t frame,
+absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image,
+                                            size_t frame,
                                             const ImageRecipe& recipe);
 
 }  // namespace mammovl::data

@@ -4,12 +4,11 @@
 // whole runs with the Python reference.
 #include <cmath>
 #include <cstdio>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include "benchmark/benchmark.h"
 #include "data/dicom/dicom_reader.h"
@@ -33,9 +32,11 @@ cv::Mat Mammogram() {
   for (int r = 0; r < kRows; ++r) {
     uint16_t* p = m.ptr<uint16_t>(r);
     for (int c = 0; c < kCols; ++c) {
-      const double x = c / (kCols * 0.62), y = (r - kRows * 0.5) / (kRows * 0.44);
+      const double x = c / (kCols * 0.62),
+                   y = (r - kRows * 0.5) / (kRows * 0.44);
       const double d = x * x + y * y;
-      const double v = d < 1 ? 1800 + 900 * (1 - d) + 250 * std::sin(c / 41.0) * std::cos(r / 57.0)
+      const double v = d < 1 ? 1800 + 900 * (1 - d) +
+                                   250 * std::sin(c / 41.0) * std::cos(r / 57.0)
                              : 60;
       p[c] = static_cast<uint16_t>(std::clamp(v + noise(rng), 0.0, 4095.0));
     }
@@ -51,7 +52,8 @@ void Append32(std::string& s, uint32_t v) {
   Append16(s, v & 0xFFFF);
   Append16(s, v >> 16);
 }
-void Element(std::string& s, uint16_t g, uint16_t e, const char* vr, const std::string& value) {
+void Element(std::string& s, uint16_t g, uint16_t e, const char* vr,
+             const std::string& value) {
   Append16(s, g);
   Append16(s, e);
   s.append(vr, 2);
@@ -86,8 +88,9 @@ const std::string& DicomBytes() {
     Element(*s, 0x0028, 0x0102, "US", Us(11));
     Element(*s, 0x0028, 0x0103, "US", Us(0));
     const cv::Mat m = Mammogram();
-    Element(*s, 0x7FE0, 0x0010, "OW",
-            std::string(reinterpret_cast<const char*>(m.ptr(0)), m.total() * 2));
+    Element(
+        *s, 0x7FE0, 0x0010, "OW",
+        std::string(reinterpret_cast<const char*>(m.ptr(0)), m.total() * 2));
     return s;
   }();
   return *bytes;
@@ -126,13 +129,15 @@ BENCHMARK(BM_FindBreastCrop)->Unit(benchmark::kMillisecond);
 void BM_ResizeArea(benchmark::State& state) {
   const cv::Mat img8 = MinMaxNormalize(Mammogram(), 8);
   const cv::Mat crop = img8(cv::Rect(0, 200, 1600, 2900));
-  for (auto _ : state) benchmark::DoNotOptimize(ResizeArea(crop, cv::Size(912, 1520)));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(ResizeArea(crop, cv::Size(912, 1520)));
 }
 BENCHMARK(BM_ResizeArea)->Unit(benchmark::kMillisecond);
 
 void BM_EncodePng(benchmark::State& state) {
   const cv::Mat img8 = MinMaxNormalize(Mammogram(), 8);
-  const cv::Mat out = ResizeArea(img8(cv::Rect(0, 200, 1600, 2900)), cv::Size(912, 1520));
+  const cv::Mat out =
+      ResizeArea(img8(cv::Rect(0, 200, 1600, 2900)), cv::Size(912, 1520));
   std::vector<uchar> png;
   for (auto _ : state) cv::imencode(".png", out, png);
   state.counters["bytes"] = static_cast<double>(png.size());

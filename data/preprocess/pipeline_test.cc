@@ -1,8 +1,7 @@
 #include "data/preprocess/pipeline.h"
 
-#include <string>
-
 #include <opencv2/imgcodecs.hpp>
+#include <string>
 
 #include "core/status_matchers.h"
 #include "data/dicom/dicom_reader.h"
@@ -30,21 +29,25 @@ ImageRecipe Preset(PreprocessConfig::Preset preset) {
 // The presets reproduce the Python reference (pydicom + NumPy + OpenCV,
 // tools/reference_bench/preprocess_reference.py) byte for byte.
 TEST(PipelineTest, PresetsEqualPythonReferenceByteForByte) {
-  MVL_ASSERT_OK_AND_ASSIGN(const CsvTable expected,
-                           ReadCsvFile("data/preprocess/testdata/expected.csv"));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const CsvTable expected,
+      ReadCsvFile("data/preprocess/testdata/expected.csv"));
   ASSERT_EQ(expected.rows.size(), 12u);
   const int file = expected.Column("file"), preset = expected.Column("preset");
   const int sha = expected.Column("sha256"), crop_x = expected.Column("crop_x");
-  const int crop_y = expected.Column("crop_y"), crop_w = expected.Column("crop_w");
+  const int crop_y = expected.Column("crop_y"),
+            crop_w = expected.Column("crop_w");
   const int crop_h = expected.Column("crop_h");
   const ImageRecipe mammoclip = Preset(PreprocessConfig::MAMMOCLIP);
   const ImageRecipe mama = Preset(PreprocessConfig::MAMA);
   for (const auto& row : expected.rows) {
     SCOPED_TRACE(row[file] + " " + row[preset]);
-    MVL_ASSERT_OK_AND_ASSIGN(const DicomImage image, ReadDicomFile(kMammo + row[file]));
+    MVL_ASSERT_OK_AND_ASSIGN(const DicomImage image,
+                             ReadDicomFile(kMammo + row[file]));
     const bool is_mammoclip = row[preset] == "mammoclip";
-    MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out,
-                             ProcessFrame(image, 0, is_mammoclip ? mammoclip : mama));
+    MVL_ASSERT_OK_AND_ASSIGN(
+        const ProcessedFrame out,
+        ProcessFrame(image, 0, is_mammoclip ? mammoclip : mama));
     EXPECT_EQ(Sha256Hex(out.png), row[sha]);
     if (is_mammoclip) {
       EXPECT_EQ(out.image.size(), cv::Size(912, 1520));
@@ -61,10 +64,12 @@ TEST(PipelineTest, PresetsEqualPythonReferenceByteForByte) {
 }
 
 TEST(PipelineTest, PngDecodesToTheReturnedImage) {
-  MVL_ASSERT_OK_AND_ASSIGN(const DicomImage image,
-                           ReadDicomFile(std::string(kMammo) + "studyA/img01.dcm"));
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out,
-                           ProcessFrame(image, 0, Preset(PreprocessConfig::MAMMOCLIP)));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const DicomImage image,
+      ReadDicomFile(std::string(kMammo) + "studyA/img01.dcm"));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const ProcessedFrame out,
+      ProcessFrame(image, 0, Preset(PreprocessConfig::MAMMOCLIP)));
   const std::vector<uchar> bytes(out.png.begin(), out.png.end());
   const cv::Mat decoded = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
   ASSERT_EQ(decoded.type(), CV_8UC1);
@@ -72,8 +77,9 @@ TEST(PipelineTest, PngDecodesToTheReturnedImage) {
 }
 
 TEST(PipelineTest, SixteenBitWindowPadAndFlip) {
-  MVL_ASSERT_OK_AND_ASSIGN(const DicomImage image,
-                           ReadDicomFile(std::string(kMammo) + "studyA/img01.dcm"));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const DicomImage image,
+      ReadDicomFile(std::string(kMammo) + "studyA/img01.dcm"));
   ImageRecipe recipe;
   recipe.mutable_window();  // the file's window: center 2048, width 2048
   recipe.set_output_bits(16);
@@ -81,7 +87,8 @@ TEST(PipelineTest, SixteenBitWindowPadAndFlip) {
   recipe.set_pad_to_aspect(1.0);
   recipe.mutable_flip()->set_breast_side(FlipConfig::RIGHT);
   MVL_ASSERT_OK(ValidateRecipe(recipe));
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out, ProcessFrame(image, 0, recipe));
+  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out,
+                           ProcessFrame(image, 0, recipe));
   EXPECT_EQ(out.image.type(), CV_16UC1);
   EXPECT_EQ(out.image.size(), cv::Size(200, 200));
   // 128x96 -> 200x150, padded by 25 on each side.
@@ -96,12 +103,14 @@ TEST(PipelineTest, SixteenBitWindowPadAndFlip) {
 }
 
 TEST(PipelineTest, DicomFlipRuleUsesPatientOrientation) {
-  MVL_ASSERT_OK_AND_ASSIGN(const DicomImage image,
-                           ReadDicomFile(std::string(kMammo) + "studyA/img03.dcm"));  // R, "P"
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const DicomImage image,
+      ReadDicomFile(std::string(kMammo) + "studyA/img03.dcm"));  // R, "P"
   ImageRecipe recipe = Preset(PreprocessConfig::MAMA);
   recipe.mutable_flip()->set_breast_side(FlipConfig::LEFT);
   recipe.mutable_flip()->set_rule(FlipConfig::DICOM);
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out, ProcessFrame(image, 0, recipe));
+  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out,
+                           ProcessFrame(image, 0, recipe));
   EXPECT_TRUE(out.geometry.flipped);
   EXPECT_EQ(BreastSideFromPixels(out.image), BreastSide::kLeft);
 }
@@ -109,38 +118,49 @@ TEST(PipelineTest, DicomFlipRuleUsesPatientOrientation) {
 TEST(PipelineTest, WindowWithoutVoiFallsBackOrFails) {
   MVL_ASSERT_OK_AND_ASSIGN(
       const DicomImage image,
-      ReadDicomFile("data/dicom/testdata/generated/u16_multiframe3.dcm"));  // no window
+      ReadDicomFile(
+          "data/dicom/testdata/generated/u16_multiframe3.dcm"));  // no window
   ImageRecipe recipe;
   recipe.mutable_window();
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame fallback, ProcessFrame(image, 0, recipe));
+  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame fallback,
+                           ProcessFrame(image, 0, recipe));
   ImageRecipe min_max;
   min_max.mutable_min_max();
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame expected, ProcessFrame(image, 0, min_max));
+  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame expected,
+                           ProcessFrame(image, 0, min_max));
   EXPECT_EQ(fallback.png, expected.png);
   recipe.mutable_window()->set_fallback_to_min_max(false);
-  EXPECT_THAT(ProcessFrame(image, 0, recipe), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(ProcessFrame(image, 0, recipe),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(PipelineTest, VoiLutAndMonochrome1) {
-  MVL_ASSERT_OK_AND_ASSIGN(const DicomImage lut,
-                           ReadDicomFile("data/dicom/testdata/generated/u16_voi_lut16.dcm"));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const DicomImage lut,
+      ReadDicomFile("data/dicom/testdata/generated/u16_voi_lut16.dcm"));
   ImageRecipe recipe;
   recipe.mutable_window();
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out, ProcessFrame(lut, 0, recipe));
+  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out,
+                           ProcessFrame(lut, 0, recipe));
   // Stored values below the first mapped value (1000) map to LUT entry 0 = 0.
   const cv::Mat& stored = lut.frames[0];
   for (int r = 0; r < stored.rows; ++r) {
     for (int c = 0; c < stored.cols; ++c) {
-      if (stored.at<uint16_t>(r, c) < 1000) ASSERT_EQ(out.image.at<uint8_t>(r, c), 0);
+      if (stored.at<uint16_t>(r, c) < 1000)
+        ASSERT_EQ(out.image.at<uint8_t>(r, c), 0);
     }
   }
-  MVL_ASSERT_OK_AND_ASSIGN(const DicomImage mono1,
-                           ReadDicomFile("data/dicom/testdata/generated/u16_mono1_linear_exact.dcm"));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const DicomImage mono1,
+      ReadDicomFile(
+          "data/dicom/testdata/generated/u16_mono1_linear_exact.dcm"));
   ImageRecipe plain;
   plain.mutable_min_max();
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame inverted, ProcessFrame(mono1, 0, plain));
+  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame inverted,
+                           ProcessFrame(mono1, 0, plain));
   plain.set_invert_monochrome1(false);
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame raw, ProcessFrame(mono1, 0, plain));
+  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame raw,
+                           ProcessFrame(mono1, 0, plain));
   cv::Mat sum;
   cv::add(inverted.image, raw.image, sum, cv::noArray(), CV_32S);
   double mn, mx;
@@ -156,13 +176,17 @@ TEST(PipelineTest, ConstantImagesArePolicy) {
   image.header.photometric_interpretation = "MONOCHROME2";
   image.frames.push_back(cv::Mat(20, 20, CV_16U, cv::Scalar(7)));
   ImageRecipe recipe = Preset(PreprocessConfig::MAMA);
-  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out, ProcessFrame(image, 0, recipe));
-  EXPECT_EQ(cv::countNonZero(out.image), out.image.total());  // 7 * 255 / 7 = 255
+  MVL_ASSERT_OK_AND_ASSIGN(const ProcessedFrame out,
+                           ProcessFrame(image, 0, recipe));
+  EXPECT_EQ(cv::countNonZero(out.image),
+            out.image.total());  // 7 * 255 / 7 = 255
   recipe.set_allow_constant_images(false);
-  EXPECT_THAT(ProcessFrame(image, 0, recipe), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(ProcessFrame(image, 0, recipe),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   recipe = Preset(PreprocessConfig::MAMMOCLIP);
   recipe.set_trim_border(10);
-  EXPECT_THAT(ProcessFrame(image, 0, recipe), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ProcessFrame(image, 0, recipe),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace

@@ -12,12 +12,12 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -45,12 +45,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kStageNames[] = {"io",     "parse",  "decode", "intensity",
-                                       "crop",   "resize", "encode", "write"};
+constexpr const char* kStageNames[] = {"io",   "parse",  "decode", "intensity",
+                                       "crop", "resize", "encode", "write"};
 constexpr int kNumStages = 8;
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -69,7 +70,8 @@ std::string Join(const std::string& a, const std::string& b) {
   return a.back() == '/' ? a + b : a + "/" + b;
 }
 
-bool AcceptedName(const std::string& name, const std::vector<std::string>& extensions) {
+bool AcceptedName(const std::string& name,
+                  const std::vector<std::string>& extensions) {
   if (name.empty() || name[0] == '.') return false;
   const std::string lower = absl::AsciiStrToLower(name);
   if (extensions.empty()) {
@@ -91,33 +93,38 @@ void SplitRelative(const std::string& rel, InputItem* item) {
   item->image_id = p.stem().generic_string();
 }
 
-absl::StatusOr<std::vector<InputItem>> EnumerateInputs(const PreprocessConfig& c) {
+absl::StatusOr<std::vector<InputItem>> EnumerateInputs(
+    const PreprocessConfig& c) {
   std::vector<InputItem> items;
   if (!c.input_csv().empty()) {
     MVL_ASSIGN_OR_RETURN(const CsvTable table, ReadCsvFile(c.input_csv()));
     const int path_col = table.Column("path");
     if (path_col < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(c.input_csv(), ": no column \"path\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(c.input_csv(), ": no column \"path\""));
     }
     const int study_col = table.Column("study_id");
     const int image_col = table.Column("image_id");
-    const std::string base = c.input_dir().empty()
-                                 ? fs::path(c.input_csv()).parent_path().generic_string()
-                                 : c.input_dir();
+    const std::string base =
+        c.input_dir().empty()
+            ? fs::path(c.input_csv()).parent_path().generic_string()
+            : c.input_dir();
     for (size_t i = 0; i < table.rows.size(); ++i) {
       const auto& row = table.rows[i];
       InputItem item;
       item.source = row[path_col];
       if (item.source.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(c.input_csv(), ":", table.line_numbers[i], ": empty path"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            c.input_csv(), ":", table.line_numbers[i], ": empty path"));
       }
-      item.path = fs::path(item.source).is_absolute() ? item.source : Join(base, item.source);
+      item.path = fs::path(item.source).is_absolute() ? item.source
+                                                      : Join(base, item.source);
       const fs::path p(item.source);
       item.study_id = p.parent_path().filename().generic_string();
       item.image_id = p.stem().generic_string();
       item.rel_dir = item.study_id;
-      if (study_col >= 0 && image_col >= 0 && !row[study_col].empty() && !row[image_col].empty()) {
+      if (study_col >= 0 && image_col >= 0 && !row[study_col].empty() &&
+          !row[image_col].empty()) {
         item.study_id = row[study_col];
         item.image_id = row[image_col];
         item.rel_dir = item.study_id;
@@ -130,14 +137,18 @@ absl::StatusOr<std::vector<InputItem>> EnumerateInputs(const PreprocessConfig& c
   std::error_code ec;
   const fs::path root(c.input_dir());
   if (!fs::is_directory(root, ec)) {
-    return absl::NotFoundError(absl::StrCat("input_dir ", c.input_dir(), " is not a folder"));
+    return absl::NotFoundError(
+        absl::StrCat("input_dir ", c.input_dir(), " is not a folder"));
   }
-  const std::vector<std::string> extensions(c.extensions().begin(), c.extensions().end());
-  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec),
+  const std::vector<std::string> extensions(c.extensions().begin(),
+                                            c.extensions().end());
+  for (fs::recursive_directory_iterator
+           it(root, fs::directory_options::skip_permission_denied, ec),
        end;
        it != end; it.increment(ec)) {
     if (ec) {
-      return absl::UnavailableError(absl::StrCat("cannot list ", c.input_dir(), ": ", ec.message()));
+      return absl::UnavailableError(
+          absl::StrCat("cannot list ", c.input_dir(), ": ", ec.message()));
     }
     const std::string name = it->path().filename().generic_string();
     if (it->is_directory(ec)) {
@@ -152,7 +163,9 @@ absl::StatusOr<std::vector<InputItem>> EnumerateInputs(const PreprocessConfig& c
     items.push_back(std::move(item));
   }
   std::sort(items.begin(), items.end(),
-            [](const InputItem& a, const InputItem& b) { return a.source < b.source; });
+            [](const InputItem& a, const InputItem& b) {
+              return a.source < b.source;
+            });
   return items;
 }
 
@@ -179,7 +192,10 @@ class ItemProcessor {
  public:
   ItemProcessor(const PreprocessConfig& config, const ImageRecipe& recipe,
                 const std::vector<InputItem>& items)
-      : config_(config), recipe_(recipe), items_(items), reader_(MakeReadOptions(config)) {}
+      : config_(config),
+        recipe_(recipe),
+        items_(items),
+        reader_(MakeReadOptions(config)) {}
 
   std::string Process(int64_t index) {
     WorkerResult result;
@@ -212,7 +228,8 @@ class ItemProcessor {
       ::raise(SIGSEGV);
     }
     if (config_.slow_down_s() > 0) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(config_.slow_down_s()));
+      std::this_thread::sleep_for(
+          std::chrono::duration<double>(config_.slow_down_s()));
     }
     MVL_ASSIGN_OR_RETURN(const DicomImage image, reader_.ReadFile(item.path));
     (*seconds)[0] = image.timings.io_s;
@@ -235,7 +252,8 @@ class ItemProcessor {
     }
     if (!SafeName(image_id) || (!study_id.empty() && !SafeName(study_id))) {
       return absl::InvalidArgumentError(
-          "the output name would be empty or unsafe (missing UID or patient id, or a CSV id "
+          "the output name would be empty or unsafe (missing UID or patient "
+          "id, or a CSV id "
           "with '/' or a leading '.')");
     }
     const std::string folder = Join(config_.output_dir(), rel_dir);
@@ -251,8 +269,9 @@ class ItemProcessor {
       const std::string stem =
           config_.all_frames() ? absl::StrCat(image_id, "_f", frame) : image_id;
       const std::string file = stem + ".png";
-      const std::string temp = Join(folder, absl::StrCat(".", file, ".part-s", config_.shard_index(),
-                                                         "-", ::getpid(), "-", counter_++));
+      const std::string temp =
+          Join(folder, absl::StrCat(".", file, ".part-s", config_.shard_index(),
+                                    "-", ::getpid(), "-", counter_++));
       WorkerResult::Frame* f = result->add_frames();
       f->set_temp_path(temp);
       MVL_RETURN_IF_ERROR(WriteFile(temp, out.png));
@@ -284,16 +303,19 @@ class ItemProcessor {
       row.output_bits = recipe_.output_bits();
       row.sha256 = Sha256Hex(out.png);
       row.bytes = static_cast<int64_t>(out.png.size());
-      for (std::string& field : ManifestFields(row)) f->add_manifest_fields(std::move(field));
+      for (std::string& field : ManifestFields(row))
+        f->add_manifest_fields(std::move(field));
       (*seconds)[7] += Now() - t;
     }
     return absl::OkStatus();
   }
 
   absl::Status WriteFile(const std::string& path, const std::string& data) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd =
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-      return absl::UnavailableError(absl::StrCat("cannot create an output file: ", std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot create an output file: ", std::strerror(errno)));
     }
     size_t done = 0;
     while (done < data.size()) {
@@ -302,16 +324,19 @@ class ItemProcessor {
       if (n <= 0) {
         const int err = errno;
         ::close(fd);
-        return absl::ResourceExhaustedError(absl::StrCat("cannot write an output file: ", std::strerror(err)));
+        return absl::ResourceExhaustedError(
+            absl::StrCat("cannot write an output file: ", std::strerror(err)));
       }
       done += static_cast<size_t>(n);
     }
     if (config_.fsync_outputs() && ::fsync(fd) != 0) {
       const int err = errno;
       ::close(fd);
-      return absl::UnavailableError(absl::StrCat("fsync failed: ", std::strerror(err)));
+      return absl::UnavailableError(
+          absl::StrCat("fsync failed: ", std::strerror(err)));
     }
-    if (::close(fd) != 0) return absl::UnavailableError("close failed on an output file");
+    if (::close(fd) != 0)
+      return absl::UnavailableError("close failed on an output file");
     return absl::OkStatus();
   }
 
@@ -325,15 +350,18 @@ class ItemProcessor {
 // Appends whole lines to a file; each call is one write(2).
 class LineAppender {
  public:
-  static absl::StatusOr<std::unique_ptr<LineAppender>> Open(const std::string& path,
-                                                           const std::vector<std::string>& header) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  static absl::StatusOr<std::unique_ptr<LineAppender>> Open(
+      const std::string& path, const std::vector<std::string>& header) {
+    const int fd =
+        ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-      return absl::UnavailableError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
     }
     auto appender = std::unique_ptr<LineAppender>(new LineAppender(fd, path));
     struct stat st;
-    if (::fstat(fd, &st) == 0 && st.st_size == 0) MVL_RETURN_IF_ERROR(appender->Append(CsvLine(header)));
+    if (::fstat(fd, &st) == 0 && st.st_size == 0)
+      MVL_RETURN_IF_ERROR(appender->Append(CsvLine(header)));
     return appender;
   }
   ~LineAppender() { ::close(fd_); }
@@ -342,7 +370,9 @@ class LineAppender {
     while (done < text.size()) {
       const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return absl::ResourceExhaustedError(absl::StrCat("cannot append to ", path_));
+      if (n <= 0)
+        return absl::ResourceExhaustedError(
+            absl::StrCat("cannot append to ", path_));
       done += static_cast<size_t>(n);
     }
     return absl::OkStatus();
@@ -361,19 +391,25 @@ std::string CsvText(const std::vector<std::string>& header,
   return out;
 }
 
-absl::Status WriteManifest(const std::string& path, std::vector<ManifestRow> rows) {
-  std::sort(rows.begin(), rows.end(), [](const ManifestRow& a, const ManifestRow& b) {
-    return std::tie(a.source_path, a.frame) < std::tie(b.source_path, b.frame);
-  });
+absl::Status WriteManifest(const std::string& path,
+                           std::vector<ManifestRow> rows) {
+  std::sort(rows.begin(), rows.end(),
+            [](const ManifestRow& a, const ManifestRow& b) {
+              return std::tie(a.source_path, a.frame) <
+                     std::tie(b.source_path, b.frame);
+            });
   std::vector<std::vector<std::string>> fields;
   for (const ManifestRow& r : rows) fields.push_back(ManifestFields(r));
   return core::WriteFileAtomically(path, CsvText(ManifestColumns(), fields));
 }
 
-absl::Status WriteFailures(const std::string& path, std::vector<FailureRow> rows) {
-  std::sort(rows.begin(), rows.end(), [](const FailureRow& a, const FailureRow& b) {
-    return std::tie(a.source_path, a.reason) < std::tie(b.source_path, b.reason);
-  });
+absl::Status WriteFailures(const std::string& path,
+                           std::vector<FailureRow> rows) {
+  std::sort(rows.begin(), rows.end(),
+            [](const FailureRow& a, const FailureRow& b) {
+              return std::tie(a.source_path, a.reason) <
+                     std::tie(b.source_path, b.reason);
+            });
   std::vector<std::vector<std::string>> fields;
   for (const FailureRow& r : rows) fields.push_back({r.source_path, r.reason});
   return core::WriteFileAtomically(path, CsvText(FailureColumns(), fields));
@@ -384,16 +420,20 @@ void RemoveStaleTemporaries(const std::string& output_dir, int shard) {
   const std::string marker = absl::StrCat(".part-s", shard, "-");
   std::error_code ec;
   std::vector<fs::path> stale;
-  for (fs::recursive_directory_iterator it(output_dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
+  for (fs::recursive_directory_iterator it(output_dir, ec), end;
+       !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().generic_string();
-    if (!name.empty() && name[0] == '.' && absl::StrContains(name, marker)) stale.push_back(it->path());
+    if (!name.empty() && name[0] == '.' && absl::StrContains(name, marker))
+      stale.push_back(it->path());
   }
   for (const fs::path& p : stale) fs::remove(p, ec);
-  if (!stale.empty()) LOG(INFO) << "removed " << stale.size() << " partial outputs of an interrupted run";
+  if (!stale.empty())
+    LOG(INFO) << "removed " << stale.size()
+              << " partial outputs of an interrupted run";
 }
 
-std::string RedactedConfig(const PreprocessConfig& config, const ImageRecipe& recipe) {
+std::string RedactedConfig(const PreprocessConfig& config,
+                           const ImageRecipe& recipe) {
   PreprocessConfig copy = config;
   *copy.mutable_recipe() = recipe;
   if (copy.has_patient_id_salt()) copy.set_patient_id_salt("<redacted>");
@@ -405,21 +445,27 @@ std::string StatsJson(const RunSummary& s, int workers) {
   const double n = std::max<int64_t>(s.converted, 1);
   for (const char* name : kStageNames) {
     const auto it = s.stage_seconds.find(name);
-    absl::StrAppend(&stages, stages.empty() ? "" : ", ", "\"", name, "\": ",
-                    absl::StrFormat("%.6f", it == s.stage_seconds.end() ? 0.0 : it->second / n));
+    absl::StrAppend(
+        &stages, stages.empty() ? "" : ", ", "\"", name, "\": ",
+        absl::StrFormat("%.6f",
+                        it == s.stage_seconds.end() ? 0.0 : it->second / n));
   }
-  return absl::StrCat("{\"inputs\": ", s.inputs, ", \"resumed\": ", s.resumed,
-                      ", \"converted\": ", s.converted, ", \"frames_written\": ", s.frames_written,
-                      ", \"failed\": ", s.failed, ", \"workers\": ", workers,
-                      ", \"wall_s\": ", absl::StrFormat("%.6f", s.wall_s), ", \"images_per_s\": ",
-                      absl::StrFormat("%.6f", s.wall_s > 0 ? (s.converted + s.failed) / s.wall_s : 0.0),
-                      ", \"stage_s_per_image\": {", stages, "}}\n");
+  return absl::StrCat(
+      "{\"inputs\": ", s.inputs, ", \"resumed\": ", s.resumed,
+      ", \"converted\": ", s.converted,
+      ", \"frames_written\": ", s.frames_written, ", \"failed\": ", s.failed,
+      ", \"workers\": ", workers,
+      ", \"wall_s\": ", absl::StrFormat("%.6f", s.wall_s),
+      ", \"images_per_s\": ",
+      absl::StrFormat("%.6f",
+                      s.wall_s > 0 ? (s.converted + s.failed) / s.wall_s : 0.0),
+      ", \"stage_s_per_image\": {", stages, "}}\n");
 }
 
 }  // namespace
 
-std::string ShardFileName(const std::string& stem, const std::string& extension, int index,
-                          int count) {
+std::string ShardFileName(const std::string& stem, const std::string& extension,
+                          int index, int count) {
   if (count <= 1) return stem + extension;
   return absl::StrFormat("%s-%05d-of-%05d%s", stem, index, count, extension);
 }
@@ -439,20 +485,25 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
   MVL_RETURN_IF_ERROR(core::MakeDirectories(out_dir));
   const int shard = config.shard_index();
   const int shards = config.shard_count();
-  const std::string manifest_path = Join(out_dir, ShardFileName("manifest", ".csv", shard, shards));
-  const std::string failures_path = Join(out_dir, ShardFileName("failures", ".csv", shard, shards));
-  const std::string stats_path = Join(out_dir, ShardFileName("run_stats", ".json", shard, shards));
-  const std::string config_path =
-      Join(out_dir, ShardFileName("preprocess_config", ".pbtxt", shard, shards));
+  const std::string manifest_path =
+      Join(out_dir, ShardFileName("manifest", ".csv", shard, shards));
+  const std::string failures_path =
+      Join(out_dir, ShardFileName("failures", ".csv", shard, shards));
+  const std::string stats_path =
+      Join(out_dir, ShardFileName("run_stats", ".json", shard, shards));
+  const std::string config_path = Join(
+      out_dir, ShardFileName("preprocess_config", ".pbtxt", shard, shards));
 
   const std::string config_text = RedactedConfig(config, recipe);
   LOG(INFO) << "preprocess config:\n" << config_text;
   MVL_RETURN_IF_ERROR(core::WriteFileAtomically(config_path, config_text));
 
-  MVL_ASSIGN_OR_RETURN(std::vector<InputItem> all_items, EnumerateInputs(config));
+  MVL_ASSIGN_OR_RETURN(std::vector<InputItem> all_items,
+                       EnumerateInputs(config));
   std::vector<InputItem> items;
   for (InputItem& item : all_items) {
-    if (shards == 1 || static_cast<int>(ShardHash(item.source) % shards) == shard) {
+    if (shards == 1 ||
+        static_cast<int>(ShardHash(item.source) % shards) == shard) {
       items.push_back(std::move(item));
     }
   }
@@ -464,11 +515,14 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
   std::set<std::string> done_sources;
   if (core::PathExists(manifest_path)) {
     if (!config.resume()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          manifest_path, " exists; set resume: true to continue that run or use another output_dir"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(manifest_path,
+                       " exists; set resume: true to continue that run or use "
+                       "another output_dir"));
     }
-    MVL_ASSIGN_OR_RETURN(std::vector<ManifestRow> previous,
-                         ReadManifest(manifest_path, /*tolerate_truncated_last_row=*/true));
+    MVL_ASSIGN_OR_RETURN(
+        std::vector<ManifestRow> previous,
+        ReadManifest(manifest_path, /*tolerate_truncated_last_row=*/true));
     std::map<std::string, bool> source_ok;
     for (ManifestRow& row : previous) {
       auto bytes = core::ReadFileToString(Join(out_dir, row.output_path));
@@ -478,13 +532,16 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
       if (ok) kept.push_back(std::move(row));
     }
     kept.erase(std::remove_if(kept.begin(), kept.end(),
-                              [&](const ManifestRow& r) { return !source_ok[r.source_path]; }),
+                              [&](const ManifestRow& r) {
+                                return !source_ok[r.source_path];
+                              }),
                kept.end());
     for (const auto& [source, ok] : source_ok) {
       if (ok) done_sources.insert(source);
     }
-    LOG(INFO) << "resuming: " << done_sources.size() << " files already converted, "
-              << kept.size() << " PNGs verified";
+    LOG(INFO) << "resuming: " << done_sources.size()
+              << " files already converted, " << kept.size()
+              << " PNGs verified";
   }
   RemoveStaleTemporaries(out_dir, shard);
   MVL_RETURN_IF_ERROR(WriteManifest(manifest_path, kept));
@@ -492,28 +549,34 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
 
   std::vector<int64_t> todo;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (done_sources.count(items[i].source) == 0) todo.push_back(static_cast<int64_t>(i));
+    if (done_sources.count(items[i].source) == 0)
+      todo.push_back(static_cast<int64_t>(i));
   }
   summary.resumed = summary.inputs - static_cast<int64_t>(todo.size());
 
   // Output paths known before decoding (all layouts except the UID ones)
   // must be unique: a second file with the same output fails.
-  std::unordered_map<std::string, std::string> claimed;  // output path -> source
-  for (const ManifestRow& r : kept) claimed.emplace(r.output_path, r.source_path);
+  std::unordered_map<std::string, std::string>
+      claimed;  // output path -> source
+  for (const ManifestRow& r : kept)
+    claimed.emplace(r.output_path, r.source_path);
 
   const int workers = config.num_workers() > 0
                           ? config.num_workers()
                           : core::ThreadPool::HardwareThreads();
   WorkerPoolOptions pool_options;
-  pool_options.num_workers = std::max(1, std::min<int>(workers, std::max<size_t>(todo.size(), 1)));
+  pool_options.num_workers =
+      std::max(1, std::min<int>(workers, std::max<size_t>(todo.size(), 1)));
   pool_options.isolate = config.isolate_workers();
   pool_options.task_timeout_s = config.image_timeout_s();
   auto processor = std::make_shared<std::unique_ptr<ItemProcessor>>();
   const bool isolate = config.isolate_workers();
   // Threads share nothing but the read-only config; each gets its processor.
-  auto task = [&config, &recipe, &items, processor, isolate](int64_t index) -> std::string {
+  auto task = [&config, &recipe, &items, processor,
+               isolate](int64_t index) -> std::string {
     if (isolate) {
-      if (!*processor) *processor = std::make_unique<ItemProcessor>(config, recipe, items);
+      if (!*processor)
+        *processor = std::make_unique<ItemProcessor>(config, recipe, items);
       return (*processor)->Process(index);
     }
     thread_local std::unique_ptr<ItemProcessor> local;
@@ -524,10 +587,18 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
     }
     return local->Process(index);
   };
-  MVL_ASSIGN_OR_RETURN(std::unique_ptr<WorkerPool> pool, WorkerPool::Create(pool_options, task));
-  LOG(INFO) << "preprocess: " << summary.inputs << " files in shard " << shard << "/" << shards
-            << ", " << summary.resumed << " already done, " << todo.size() << " to convert on "
-            << pool->capacity() << (isolate ? " worker processes" : " worker threads");
+  {
+    // OpenCV registers its image codecs on first use; do it once here, so
+    // that forked workers inherit it instead of paying it on their first image.
+    std::vector<uchar> warm;
+    cv::imencode(".png", cv::Mat(1, 1, CV_8U, cv::Scalar(0)), warm);
+  }
+  MVL_ASSIGN_OR_RETURN(std::unique_ptr<WorkerPool> pool,
+                       WorkerPool::Create(pool_options, task));
+  LOG(INFO) << "preprocess: " << summary.inputs << " files in shard " << shard
+            << "/" << shards << ", " << summary.resumed << " already done, "
+            << todo.size() << " to convert on " << pool->capacity()
+            << (isolate ? " worker processes" : " worker threads");
 
   MVL_ASSIGN_OR_RETURN(std::unique_ptr<LineAppender> manifest_out,
                        LineAppender::Open(manifest_path, ManifestColumns()));
@@ -537,9 +608,11 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
   std::vector<FailureRow> failures;
   core::ProgressOptions progress_options;
   progress_options.unit = "img";
-  core::ProgressReporter progress("preprocess", static_cast<int64_t>(todo.size()), progress_options);
+  core::ProgressReporter progress(
+      "preprocess", static_cast<int64_t>(todo.size()), progress_options);
 
-  auto fail = [&](const InputItem& item, const std::string& reason) -> absl::Status {
+  auto fail = [&](const InputItem& item,
+                  const std::string& reason) -> absl::Status {
     LOG(WARNING) << "failed: " << item.source << ": " << reason;
     failures.push_back({item.source, reason});
     ++summary.failed;
@@ -547,14 +620,16 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
   };
   auto policy_exceeded = [&]() {
     const int64_t processed = summary.converted + summary.failed;
-    if (config.max_failures() >= 0 && summary.failed > config.max_failures()) return true;
+    if (config.max_failures() >= 0 && summary.failed > config.max_failures())
+      return true;
     return config.max_failure_fraction() < 1.0 && processed >= 20 &&
            summary.failed > config.max_failure_fraction() * processed;
   };
 
   size_t next = 0;
   while (true) {
-    while (!summary.policy_exceeded && next < todo.size() && pool->in_flight() < pool->capacity()) {
+    while (!summary.policy_exceeded && next < todo.size() &&
+           pool->in_flight() < pool->capacity()) {
       MVL_RETURN_IF_ERROR(pool->Submit(todo[next++]));
     }
     if (pool->in_flight() == 0) break;
@@ -563,13 +638,15 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
       const InputItem& item = items[r.index];
       progress.Add(1);
       if (!r.completed) {
-        MVL_RETURN_IF_ERROR(fail(item, absl::StrCat("decoder crash: ", r.crash_reason)));
+        MVL_RETURN_IF_ERROR(
+            fail(item, absl::StrCat("decoder crash: ", r.crash_reason)));
       } else {
         WorkerResult result;
         if (!result.ParseFromString(r.payload)) {
           return absl::InternalError("a worker sent an unreadable result");
         }
-        for (int s = 0; s < result.stage_seconds_size() && s < kNumStages; ++s) {
+        for (int s = 0; s < result.stage_seconds_size() && s < kNumStages;
+             ++s) {
           summary.stage_seconds[kStageNames[s]] += result.stage_seconds(s);
         }
         if (result.has_error()) {
@@ -580,26 +657,30 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
           for (const auto& f : result.frames()) {
             MVL_ASSIGN_OR_RETURN(
                 ManifestRow row,
-                ParseManifestFields(ManifestColumns(), {f.manifest_fields().begin(),
-                                                        f.manifest_fields().end()}));
+                ParseManifestFields(
+                    ManifestColumns(),
+                    {f.manifest_fields().begin(), f.manifest_fields().end()}));
             auto it = claimed.find(row.output_path);
             if (it != claimed.end() && it->second != item.source) {
-              collision = absl::StrCat("output ", row.output_path, " is already written for ",
-                                       it->second);
+              collision = absl::StrCat("output ", row.output_path,
+                                       " is already written for ", it->second);
             }
             new_rows.push_back(std::move(row));
           }
           if (!collision.empty()) {
-            for (const auto& f : result.frames()) ::unlink(f.temp_path().c_str());
+            for (const auto& f : result.frames())
+              ::unlink(f.temp_path().c_str());
             MVL_RETURN_IF_ERROR(fail(item, collision));
           } else {
             std::string lines;
             for (int k = 0; k < result.frames_size(); ++k) {
-              const std::string final_path = Join(out_dir, new_rows[k].output_path);
-              if (::rename(result.frames(k).temp_path().c_str(), final_path.c_str()) != 0) {
+              const std::string final_path =
+                  Join(out_dir, new_rows[k].output_path);
+              if (::rename(result.frames(k).temp_path().c_str(),
+                           final_path.c_str()) != 0) {
                 return absl::UnavailableError(
-                    absl::StrCat("cannot move a PNG into place at ", final_path, ": ",
-                                 std::strerror(errno)));
+                    absl::StrCat("cannot move a PNG into place at ", final_path,
+                                 ": ", std::strerror(errno)));
               }
               claimed[new_rows[k].output_path] = item.source;
               lines += CsvLine(ManifestFields(new_rows[k]));
@@ -613,8 +694,8 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
       }
       if (!summary.policy_exceeded && policy_exceeded()) {
         summary.policy_exceeded = true;
-        LOG(ERROR) << "failure policy exceeded after " << summary.failed << " failures in "
-                   << summary.converted + summary.failed
+        LOG(ERROR) << "failure policy exceeded after " << summary.failed
+                   << " failures in " << summary.converted + summary.failed
                    << " files; finishing the files in flight and stopping";
       }
     }
@@ -629,22 +710,26 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
   MVL_RETURN_IF_ERROR(WriteManifest(manifest_path, rows));
   MVL_RETURN_IF_ERROR(WriteFailures(failures_path, failures));
   summary.wall_s = Now() - start;
-  MVL_RETURN_IF_ERROR(core::WriteFileAtomically(stats_path, StatsJson(summary, pool_options.num_workers)));
+  MVL_RETURN_IF_ERROR(core::WriteFileAtomically(
+      stats_path, StatsJson(summary, pool_options.num_workers)));
   std::string per_stage;
   for (const char* name : kStageNames) {
-    absl::StrAppend(&per_stage, " ", name, "=",
-                    absl::StrFormat("%.1fms", 1000 * summary.stage_seconds[name] /
-                                                  std::max<int64_t>(summary.converted, 1)));
+    absl::StrAppend(
+        &per_stage, " ", name, "=",
+        absl::StrFormat("%.1fms", 1000 * summary.stage_seconds[name] /
+                                      std::max<int64_t>(summary.converted, 1)));
   }
-  LOG(INFO) << "preprocess done: " << summary.converted << " converted (" << summary.frames_written
-            << " PNGs), " << summary.resumed << " resumed, " << summary.failed << " failed in "
-            << absl::StrFormat("%.1f", summary.wall_s) << " s; per image:" << per_stage;
+  LOG(INFO) << "preprocess done: " << summary.converted << " converted ("
+            << summary.frames_written << " PNGs), " << summary.resumed
+            << " resumed, " << summary.failed << " failed in "
+            << absl::StrFormat("%.1f", summary.wall_s)
+            << " s; per image:" << per_stage;
   if (summary.policy_exceeded) {
-    return absl::AbortedError(absl::StrCat("failure policy exceeded: ", summary.failed,
-                                           " failed files (max_failures ", config.max_failures(),
-                                           ", max_failure_fraction ",
-                                           config.max_failure_fraction(), "); see ",
-                                           failures_path));
+    return absl::AbortedError(
+        absl::StrCat("failure policy exceeded: ", summary.failed,
+                     " failed files (max_failures ", config.max_failures(),
+                     ", max_failure_fraction ", config.max_failure_fraction(),
+                     "); see ", failures_path));
   }
   return summary;
 }
@@ -656,26 +741,33 @@ absl::Status MergeShardManifests(const PreprocessConfig& config) {
   std::error_code ec;
   int manifests = 0;
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir, ec)) files.push_back(e.path());
-  if (ec) return absl::NotFoundError(absl::StrCat("cannot list ", dir, ": ", ec.message()));
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    files.push_back(e.path());
+  if (ec)
+    return absl::NotFoundError(
+        absl::StrCat("cannot list ", dir, ": ", ec.message()));
   std::sort(files.begin(), files.end());
   for (const fs::path& p : files) {
     const std::string name = p.filename().generic_string();
-    if (!absl::StrContains(name, "-of-") || !absl::EndsWith(name, ".csv")) continue;
+    if (!absl::StrContains(name, "-of-") || !absl::EndsWith(name, ".csv"))
+      continue;
     if (absl::StartsWith(name, "manifest-")) {
-      MVL_ASSIGN_OR_RETURN(std::vector<ManifestRow> part, ReadManifest(p.generic_string()));
+      MVL_ASSIGN_OR_RETURN(std::vector<ManifestRow> part,
+                           ReadManifest(p.generic_string()));
       rows.insert(rows.end(), part.begin(), part.end());
       ++manifests;
     } else if (absl::StartsWith(name, "failures-")) {
-      MVL_ASSIGN_OR_RETURN(std::vector<FailureRow> part, ReadFailures(p.generic_string()));
+      MVL_ASSIGN_OR_RETURN(std::vector<FailureRow> part,
+                           ReadFailures(p.generic_string()));
       failures.insert(failures.end(), part.begin(), part.end());
     }
   }
-  if (manifests == 0) return absl::NotFoundError(absl::StrCat("no shard manifests in ", dir));
+  if (manifests == 0)
+    return absl::NotFoundError(absl::StrCat("no shard manifests in ", dir));
   MVL_RETURN_IF_ERROR(WriteManifest(Join(dir, "manifest.csv"), rows));
   MVL_RETURN_IF_ERROR(WriteFailures(Join(dir, "failures.csv"), failures));
-  LOG(INFO) << "merged " << manifests << " shard manifests: " << rows.size() << " rows, "
-            << failures.size() << " failures";
+  LOG(INFO) << "merged " << manifests << " shard manifests: " << rows.size()
+            << " rows, " << failures.size() << " failures";
   return absl::OkStatus();
 }
 
@@ -685,7 +777,8 @@ absl::Status RunPreprocessMode(const PreprocessConfig& config) {
     case PreprocessConfig::PREPROCESS:
       return RunPreprocess(config).status();
     case PreprocessConfig::MAP_BOXES:
-      return MapBoxesCsv(config.map_boxes(), Join(config.output_dir(), "manifest.csv"));
+      return MapBoxesCsv(config.map_boxes(),
+                         Join(config.output_dir(), "manifest.csv"));
     case PreprocessConfig::MERGE_MANIFESTS:
       return MergeShardManifests(config);
     default:

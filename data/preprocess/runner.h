@@ -46,8 +46,8 @@ absl::Status RunPreprocessMode(const PreprocessConfig& config);
 
 // Output file names for shard `index` of `count` ("manifest.csv" for a
 // single shard, "manifest-00001-of-00004.csv" otherwise).
-std::string ShardFileName(const std::string& stem, const std::string& extension, int index,
-                          int count);
+std::string ShardFileName(const std::string& stem, const std::string& extension,
+                          int index, int count);
 
 }  // namespace mammovl::data
 

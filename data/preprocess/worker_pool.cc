@@ -21,7 +21,8 @@ namespace mammovl::data {
 namespace {
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -53,9 +54,11 @@ constexpr size_t kHeaderSize = sizeof(int64_t) + sizeof(uint32_t);
 std::string DescribeExit(int status) {
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
-    return absl::StrCat("worker killed by signal ", sig, " (", strsignal(sig), ")");
+    return absl::StrCat("worker killed by signal ", sig, " (", strsignal(sig),
+                        ")");
   }
-  if (WIFEXITED(status)) return absl::StrCat("worker exited with status ", WEXITSTATUS(status));
+  if (WIFEXITED(status))
+    return absl::StrCat("worker exited with status ", WEXITSTATUS(status));
   return "worker stopped";
 }
 
@@ -70,7 +73,8 @@ class ProcessPool : public WorkerPool {
     }
     for (Worker& w : workers_) {
       if (w.pid <= 0) continue;
-      if (w.task >= 0) ::kill(w.pid, SIGKILL);  // still busy: do not wait for it
+      if (w.task >= 0)
+        ::kill(w.pid, SIGKILL);  // still busy: do not wait for it
       int status = 0;
       while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
       }
@@ -99,7 +103,8 @@ class ProcessPool : public WorkerPool {
       if (w.task >= 0) continue;
       w.task = index;
       w.started = Now();
-      if (!WriteAll(w.fd, reinterpret_cast<const char*>(&index), sizeof(index))) {
+      if (!WriteAll(w.fd, reinterpret_cast<const char*>(&index),
+                    sizeof(index))) {
         // The worker is gone; the next Wait reports the task as crashed.
         w.dead = true;
       }
@@ -125,13 +130,16 @@ class ProcessPool : public WorkerPool {
         if (w.task < 0) continue;
         fds.push_back({w.fd, POLLIN, 0});
         which.push_back(i);
-        if (options_.task_timeout_s > 0) wake = std::min(wake, w.started + options_.task_timeout_s);
+        if (options_.task_timeout_s > 0)
+          wake = std::min(wake, w.started + options_.task_timeout_s);
       }
       const double now = Now();
-      const int wait_ms = static_cast<int>(std::max(0.0, wake - now) * 1000) + 1;
+      const int wait_ms =
+          static_cast<int>(std::max(0.0, wake - now) * 1000) + 1;
       const int n = ::poll(fds.data(), fds.size(), wait_ms);
       if (n < 0 && errno != EINTR) {
-        return absl::InternalError(absl::StrCat("poll failed: ", std::strerror(errno)));
+        return absl::InternalError(
+            absl::StrCat("poll failed: ", std::strerror(errno)));
       }
       for (size_t k = 0; n > 0 && k < fds.size(); ++k) {
         if (fds[k].revents == 0) continue;
@@ -150,7 +158,10 @@ class ProcessPool : public WorkerPool {
           Worker& w = workers_[i];
           if (w.task >= 0 && Now() - w.started > options_.task_timeout_s) {
             ::kill(w.pid, SIGKILL);
-            Reap(i, absl::StrCat("timed out after ", options_.task_timeout_s, " s"), &results);
+            Reap(
+                i,
+                absl::StrCat("timed out after ", options_.task_timeout_s, " s"),
+                &results);
           }
         }
       }
@@ -171,14 +182,16 @@ class ProcessPool : public WorkerPool {
   absl::Status Spawn(size_t slot) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-      return absl::InternalError(absl::StrCat("socketpair failed: ", std::strerror(errno)));
+      return absl::InternalError(
+          absl::StrCat("socketpair failed: ", std::strerror(errno)));
     }
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
       ::close(sv[0]);
       ::close(sv[1]);
-      return absl::ResourceExhaustedError(absl::StrCat("fork failed: ", std::strerror(errno)));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("fork failed: ", std::strerror(errno)));
     }
     if (pid == 0) {
       ::close(sv[0]);
@@ -210,7 +223,8 @@ class ProcessPool : public WorkerPool {
       const uint32_t size = static_cast<uint32_t>(payload.size());
       std::memcpy(header, &index, sizeof(index));
       std::memcpy(header + sizeof(index), &size, sizeof(size));
-      if (!WriteAll(fd, header, kHeaderSize) || !WriteAll(fd, payload.data(), payload.size())) {
+      if (!WriteAll(fd, header, kHeaderSize) ||
+          !WriteAll(fd, payload.data(), payload.size())) {
         return;
       }
     }
@@ -229,7 +243,8 @@ class ProcessPool : public WorkerPool {
   }
 
   // Collects a dead (or killed) worker, reports its task and starts a new one.
-  void Reap(size_t slot, const std::string& reason, std::vector<TaskResult>* results) {
+  void Reap(size_t slot, const std::string& reason,
+            std::vector<TaskResult>* results) {
     Worker& w = workers_[slot];
     ::close(w.fd);
     w.fd = -1;
@@ -254,7 +269,9 @@ class ProcessPool : public WorkerPool {
 class ThreadWorkerPool : public WorkerPool {
  public:
   ThreadWorkerPool(const WorkerPoolOptions& options, TaskFn fn)
-      : fn_(std::move(fn)), capacity_(options.num_workers), pool_(options.num_workers) {}
+      : fn_(std::move(fn)),
+        capacity_(options.num_workers),
+        pool_(options.num_workers) {}
   ~ThreadWorkerPool() override { pool_.Wait(); }
 
   int capacity() const override { return capacity_; }
@@ -266,7 +283,8 @@ class ThreadWorkerPool : public WorkerPool {
   absl::Status Submit(int64_t index) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (in_flight_ >= capacity_) return absl::FailedPreconditionError("no idle worker");
+      if (in_flight_ >= capacity_)
+        return absl::FailedPreconditionError("no idle worker");
       ++in_flight_;
     }
     pool_.Schedule([this, index] {
@@ -303,13 +321,15 @@ class ThreadWorkerPool : public WorkerPool {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Create(const WorkerPoolOptions& options,
-                                                               TaskFn fn) {
+absl::StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Create(
+    const WorkerPoolOptions& options, TaskFn fn) {
   if (options.num_workers < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("num_workers must be >= 1 (got ", options.num_workers, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "num_workers must be >= 1 (got ", options.num_workers, ")"));
   }
-  if (!options.isolate) return std::unique_ptr<WorkerPool>(new ThreadWorkerPool(options, std::move(fn)));
+  if (!options.isolate)
+    return std::unique_ptr<WorkerPool>(
+        new ThreadWorkerPool(options, std::move(fn)));
   auto pool = std::make_unique<ProcessPool>(options, std::move(fn));
   absl::Status s = pool->Start();
   if (!s.ok()) return s;

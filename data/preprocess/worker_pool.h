@@ -21,8 +21,9 @@ struct TaskResult {
   int64_t index = 0;
   // False when the worker died or timed out before returning.
   bool completed = true;
-  std::string payload;       // the task function's return value
-  std::string crash_reason;  // when !completed, e.g. "worker killed by signal 11 (...)"
+  std::string payload;  // the task function's return value
+  std::string
+      crash_reason;  // when !completed, e.g. "worker killed by signal 11 (...)"
 };
 
 struct WorkerPoolOptions {
@@ -44,8 +45,8 @@ class WorkerPool {
 
   // Starts the workers. With isolation the calling process must not run
   // other threads (workers are forked).
-  static absl::StatusOr<std::unique_ptr<WorkerPool>> Create(const WorkerPoolOptions& options,
-                                                            TaskFn fn);
+  static absl::StatusOr<std::unique_ptr<WorkerPool>> Create(
+      const WorkerPoolOptions& options, TaskFn fn);
   virtual ~WorkerPool() = default;
 
   // Number of tasks that may be in flight at once.
