@@ -48,7 +48,8 @@ struct Style {
 };
 
 Style MakeStyle(int width, int height) {
-  const double f = std::clamp(std::min(width / 960.0, height / 640.0), 0.5, 4.0);
+  const double f =
+      std::clamp(std::min(width / 960.0, height / 640.0), 0.5, 4.0);
   Style s;
   s.factor = f;
   s.axis_width = std::max(1, static_cast<int>(std::lround(f)));
@@ -72,7 +73,8 @@ struct TextBox {
 TextBox MeasureText(const std::string& text, double scale) {
   TextBox box;
   box.baseline = 0;
-  box.size = cv::getTextSize(text, kFont, scale, Thickness(scale), &box.baseline);
+  box.size =
+      cv::getTextSize(text, kFont, scale, Thickness(scale), &box.baseline);
   return box;
 }
 
@@ -81,11 +83,13 @@ enum class VAlign { kTop, kCenter, kBottom };
 
 // Draws `text` anchored at `anchor` and returns the rectangle it covers
 // (ascender to descender).
-cv::Rect DrawText(cv::Mat& img, const std::string& text, cv::Point anchor, HAlign h, VAlign v,
-                  double scale, const cv::Scalar& color, int thickness = 0) {
+cv::Rect DrawText(cv::Mat& img, const std::string& text, cv::Point anchor,
+                  HAlign h, VAlign v, double scale, const cv::Scalar& color,
+                  int thickness = 0) {
   if (thickness <= 0) thickness = Thickness(scale);
   int baseline = 0;
-  const cv::Size size = cv::getTextSize(text, kFont, scale, thickness, &baseline);
+  const cv::Size size =
+      cv::getTextSize(text, kFont, scale, thickness, &baseline);
   int x = anchor.x;
   if (h == HAlign::kCenter) x -= size.width / 2;
   if (h == HAlign::kRight) x -= size.width;
@@ -93,29 +97,32 @@ cv::Rect DrawText(cv::Mat& img, const std::string& text, cv::Point anchor, HAlig
   int top = anchor.y;
   if (v == VAlign::kCenter) top -= total / 2;
   if (v == VAlign::kBottom) top -= total;
-  cv::putText(img, text, cv::Point(x, top + size.height), kFont, scale, color, thickness,
-              cv::LINE_AA);
+  cv::putText(img, text, cv::Point(x, top + size.height), kFont, scale, color,
+              thickness, cv::LINE_AA);
   return cv::Rect(x, top, size.width, total);
 }
 
 // Draws `text` rotated by 90 degrees (reading bottom to top) centred at
 // `center`, for y-axis labels. Assumes a light background (min-blending).
-cv::Rect DrawVerticalText(cv::Mat& img, const std::string& text, cv::Point center, double scale,
+cv::Rect DrawVerticalText(cv::Mat& img, const std::string& text,
+                          cv::Point center, double scale,
                           const cv::Scalar& color) {
   int baseline = 0;
-  const cv::Size size = cv::getTextSize(text, kFont, scale, Thickness(scale), &baseline);
+  const cv::Size size =
+      cv::getTextSize(text, kFont, scale, Thickness(scale), &baseline);
   const int m = 2;
-  cv::Mat patch(size.height + baseline + 2 * m, size.width + 2 * m, CV_8UC3, kWhite);
-  cv::putText(patch, text, cv::Point(m, m + size.height), kFont, scale, color, Thickness(scale),
-              cv::LINE_AA);
+  cv::Mat patch(size.height + baseline + 2 * m, size.width + 2 * m, CV_8UC3,
+                kWhite);
+  cv::putText(patch, text, cv::Point(m, m + size.height), kFont, scale, color,
+              Thickness(scale), cv::LINE_AA);
   cv::Mat rotated;
   cv::rotate(patch, rotated, cv::ROTATE_90_COUNTERCLOCKWISE);
-  cv::Rect dst(center.x - rotated.cols / 2, center.y - rotated.rows / 2, rotated.cols,
-               rotated.rows);
+  cv::Rect dst(center.x - rotated.cols / 2, center.y - rotated.rows / 2,
+               rotated.cols, rotated.rows);
   const cv::Rect clipped = dst & cv::Rect(0, 0, img.cols, img.rows);
   if (clipped.area() == 0) return cv::Rect();
-  cv::Mat src = rotated(cv::Rect(clipped.x - dst.x, clipped.y - dst.y, clipped.width,
-                                 clipped.height));
+  cv::Mat src = rotated(cv::Rect(clipped.x - dst.x, clipped.y - dst.y,
+                                 clipped.width, clipped.height));
   cv::Mat target = img(clipped);
   cv::min(target, src, target);
   return clipped;
@@ -123,19 +130,25 @@ cv::Rect DrawVerticalText(cv::Mat& img, const std::string& text, cv::Point cente
 
 // Shrinks the font (down to `min_scale`) and then shortens the text with ".."
 // until it fits into `max_width` pixels.
-std::string FitText(const std::string& text, int max_width, double* scale, double min_scale) {
-  while (MeasureText(text, *scale).size.width > max_width && *scale > min_scale) {
+std::string FitText(const std::string& text, int max_width, double* scale,
+                    double min_scale) {
+  while (MeasureText(text, *scale).size.width > max_width &&
+         *scale > min_scale) {
     *scale = std::max(min_scale, *scale * 0.9);
   }
   std::string t = text;
   while (t.size() > 1 && MeasureText(t, *scale).size.width > max_width) {
-    t = t.substr(0, t.size() - (t.size() > 3 && t.substr(t.size() - 2) == ".." ? 3 : 1)) + "..";
+    t = t.substr(0,
+                 t.size() -
+                     (t.size() > 3 && t.substr(t.size() - 2) == ".." ? 3 : 1)) +
+        "..";
   }
   return t;
 }
 
-void DrawDashedLine(cv::Mat& img, cv::Point2d a, cv::Point2d b, const cv::Scalar& color,
-                    int thickness, double dash, double space) {
+void DrawDashedLine(cv::Mat& img, cv::Point2d a, cv::Point2d b,
+                    const cv::Scalar& color, int thickness, double dash,
+                    double space) {
   const double length = std::hypot(b.x - a.x, b.y - a.y);
   if (length <= 0) return;
   const cv::Point2d dir((b.x - a.x) / length, (b.y - a.y) / length);
@@ -152,8 +165,8 @@ void DrawDashedLine(cv::Mat& img, cv::Point2d a, cv::Point2d b, const cv::Scalar
 absl::Status CheckOptions(const PlotOptions& o) {
   if (o.width < 240 || o.width > 8192 || o.height < 180 || o.height > 8192) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "plot: image size must be within 240..8192 x 180..8192 pixels, got ", o.width, "x",
-        o.height));
+        "plot: image size must be within 240..8192 x 180..8192 pixels, got ",
+        o.width, "x", o.height));
   }
   if (!(o.smoothing >= 0.0 && o.smoothing < 1.0)) {
     return absl::InvalidArgumentError(
@@ -165,9 +178,10 @@ absl::Status CheckOptions(const PlotOptions& o) {
   }
   for (const auto& [name, lo, hi] : {std::make_tuple("x", o.x_min, o.x_max),
                                      std::make_tuple("y", o.y_min, o.y_max)}) {
-    if (std::isinf(lo) || std::isinf(hi) || (!std::isnan(lo) && !std::isnan(hi) && lo >= hi)) {
-      return absl::InvalidArgumentError(absl::StrCat("plot: ", name, " range [", lo, ", ", hi,
-                                                     "] is empty or infinite"));
+    if (std::isinf(lo) || std::isinf(hi) ||
+        (!std::isnan(lo) && !std::isnan(hi) && lo >= hi)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "plot: ", name, " range [", lo, ", ", hi, "] is empty or infinite"));
     }
   }
   if (o.log_y && !std::isnan(o.y_min) && o.y_min <= 0) {
@@ -175,37 +189,41 @@ absl::Status CheckOptions(const PlotOptions& o) {
         absl::StrCat("plot: log_y needs y_min > 0, got ", o.y_min));
   }
   for (double r : o.reference_y) {
-    if (!std::isfinite(r)) return absl::InvalidArgumentError("plot: reference_y must be finite");
+    if (!std::isfinite(r))
+      return absl::InvalidArgumentError("plot: reference_y must be finite");
   }
   return absl::OkStatus();
 }
 
 std::string SeriesName(const Series& s, size_t i) {
-  return s.name.empty() ? absl::StrCat("series ", i) : absl::StrCat("series '", s.name, "'");
+  return s.name.empty() ? absl::StrCat("series ", i)
+                        : absl::StrCat("series '", s.name, "'");
 }
 
 absl::Status CheckSeries(const std::vector<Series>& series, bool log_y) {
-  if (series.empty()) return absl::InvalidArgumentError("plot: no series to draw");
+  if (series.empty())
+    return absl::InvalidArgumentError("plot: no series to draw");
   for (size_t i = 0; i < series.size(); ++i) {
     const Series& s = series[i];
     if (s.x.size() != s.y.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("plot: ", SeriesName(s, i), " has ",
-                                                     s.x.size(), " x values but ", s.y.size(),
-                                                     " y values"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("plot: ", SeriesName(s, i), " has ", s.x.size(),
+                       " x values but ", s.y.size(), " y values"));
     }
     if (s.x.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("plot: ", SeriesName(s, i), " is empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("plot: ", SeriesName(s, i), " is empty"));
     }
     for (size_t j = 0; j < s.x.size(); ++j) {
       if (!std::isfinite(s.x[j]) || !std::isfinite(s.y[j])) {
-        return absl::InvalidArgumentError(absl::StrCat("plot: ", SeriesName(s, i), " point ", j,
-                                                       " is (", s.x[j], ", ", s.y[j],
-                                                       "); values must be finite"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("plot: ", SeriesName(s, i), " point ", j, " is (",
+                         s.x[j], ", ", s.y[j], "); values must be finite"));
       }
       if (log_y && s.y[j] <= 0) {
-        return absl::InvalidArgumentError(absl::StrCat("plot: ", SeriesName(s, i), " point ", j,
-                                                       " has y = ", s.y[j],
-                                                       "; a log axis needs y > 0"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("plot: ", SeriesName(s, i), " point ", j,
+                         " has y = ", s.y[j], "; a log axis needs y > 0"));
       }
     }
   }
@@ -215,14 +233,17 @@ absl::Status CheckSeries(const std::vector<Series>& series, bool log_y) {
 // TensorBoard's smoothing (EMA with the zero-initialisation bias removed),
 // made time-aware: a gap of dx in x decays by weight^(dx / reference_dx), so
 // series logged at different intervals share one time constant in x units.
-std::vector<double> Smooth(const std::vector<double>& x, const std::vector<double>& y,
-                           double weight, double reference_dx) {
+std::vector<double> Smooth(const std::vector<double>& x,
+                           const std::vector<double>& y, double weight,
+                           double reference_dx) {
   std::vector<double> out(y.size());
   double last = 0.0;
   double debias = 1.0;
   for (size_t i = 0; i < y.size(); ++i) {
     const double dx = i == 0 ? 0.0 : std::abs(x[i] - x[i - 1]);
-    const double w = dx > 0 && reference_dx > 0 ? std::pow(weight, dx / reference_dx) : weight;
+    const double w = dx > 0 && reference_dx > 0
+                         ? std::pow(weight, dx / reference_dx)
+                         : weight;
     last = last * w + (1.0 - w) * y[i];
     debias *= w;
     out[i] = last / (1.0 - debias);
@@ -256,7 +277,8 @@ struct AxisTicks {
 
 // A linear axis over the data, padded by 3 % on each automatic end, or the
 // fixed range; ticks lie inside the range.
-AxisTicks LinearAxis(double lo, double hi, double fixed_lo, double fixed_hi, int target) {
+AxisTicks LinearAxis(double lo, double hi, double fixed_lo, double fixed_hi,
+                     int target) {
   const bool auto_lo = std::isnan(fixed_lo);
   const bool auto_hi = std::isnan(fixed_hi);
   if (!auto_lo) lo = fixed_lo;
@@ -301,12 +323,14 @@ AxisTicks LogAxis(double lo, double hi, double fixed_lo, double fixed_hi) {
     return lv >= llo - 1e-9 && lv <= lhi + 1e-9;
   };
   std::vector<double> ticks;
-  for (int e = static_cast<int>(std::floor(llo)); e <= static_cast<int>(std::ceil(lhi)); ++e) {
+  for (int e = static_cast<int>(std::floor(llo));
+       e <= static_cast<int>(std::ceil(lhi)); ++e) {
     if (inside(std::pow(10.0, e))) ticks.push_back(std::pow(10.0, e));
   }
   if (ticks.size() < 3) {  // less than two decades: add 2x and 5x
     ticks.clear();
-    for (int e = static_cast<int>(std::floor(llo)); e <= static_cast<int>(std::ceil(lhi)); ++e) {
+    for (int e = static_cast<int>(std::floor(llo));
+         e <= static_cast<int>(std::ceil(lhi)); ++e) {
       for (double m : {1.0, 2.0, 5.0}) {
         const double v = m * std::pow(10.0, e);
         if (inside(v)) ticks.push_back(v);
@@ -334,7 +358,9 @@ AxisTicks LogAxis(double lo, double hi, double fixed_lo, double fixed_hi) {
 }
 
 double AxisFraction(const PlotAxis& a, double v) {
-  if (a.log) return (std::log10(v) - std::log10(a.min)) / (std::log10(a.max) - std::log10(a.min));
+  if (a.log)
+    return (std::log10(v) - std::log10(a.min)) /
+           (std::log10(a.max) - std::log10(a.min));
   return (v - a.min) / (a.max - a.min);
 }
 
@@ -347,7 +373,8 @@ struct FrameSpec {
   bool x_ticks_are_categories = false;
 };
 
-PlotLayout DrawFrame(cv::Mat& img, const PlotOptions& o, const Style& st, FrameSpec& spec) {
+PlotLayout DrawFrame(cv::Mat& img, const PlotOptions& o, const Style& st,
+                     FrameSpec& spec) {
   PlotLayout layout;
   layout.x = spec.x.axis;
   layout.y = spec.y.axis;
@@ -359,12 +386,15 @@ PlotLayout DrawFrame(cv::Mat& img, const PlotOptions& o, const Style& st, FrameS
   }
   const TextBox label_box = MeasureText("Ag", st.label_scale);
   const int label_h = label_box.size.height + label_box.baseline;
-  const TextBox title_box = MeasureText(o.title.empty() ? "Ag" : o.title, st.title_scale);
+  const TextBox title_box =
+      MeasureText(o.title.empty() ? "Ag" : o.title, st.title_scale);
 
-  const int left = st.pad + (o.y_label.empty() ? 0 : label_h + st.gap) + y_tick_w + st.gap +
-                   st.tick_len;
-  const int top = st.pad + (o.title.empty() ? 0 : title_box.size.height + title_box.baseline +
-                                                      st.gap * 2);
+  const int left = st.pad + (o.y_label.empty() ? 0 : label_h + st.gap) +
+                   y_tick_w + st.gap + st.tick_len;
+  const int top =
+      st.pad + (o.title.empty()
+                    ? 0
+                    : title_box.size.height + title_box.baseline + st.gap * 2);
   // Half of the widest x tick label may stick out on the right.
   int x_tick_w = 0;
   for (const std::string& l : spec.x.labels) {
@@ -379,52 +409,67 @@ PlotLayout DrawFrame(cv::Mat& img, const PlotOptions& o, const Style& st, FrameS
 
   if (!o.title.empty()) {
     double scale = st.title_scale;
-    const std::string title = FitText(o.title, o.width - 2 * st.pad, &scale, 0.3);
-    layout.title_box = DrawText(img, title, cv::Point(pa.x + pa.width / 2, st.pad),
-                                HAlign::kCenter, VAlign::kTop, scale, kText, st.title_thickness);
+    const std::string title =
+        FitText(o.title, o.width - 2 * st.pad, &scale, 0.3);
+    layout.title_box = DrawText(
+        img, title, cv::Point(pa.x + pa.width / 2, st.pad), HAlign::kCenter,
+        VAlign::kTop, scale, kText, st.title_thickness);
     // Keep the title on the canvas when the plot area is off-centre.
-    if (layout.title_box.x < st.pad || layout.title_box.br().x > o.width - st.pad) {
+    if (layout.title_box.x < st.pad ||
+        layout.title_box.br().x > o.width - st.pad) {
       img(layout.title_box & cv::Rect(0, 0, img.cols, img.rows)).setTo(kWhite);
-      layout.title_box = DrawText(img, title, cv::Point(o.width / 2, st.pad), HAlign::kCenter,
-                                  VAlign::kTop, scale, kText, st.title_thickness);
+      layout.title_box =
+          DrawText(img, title, cv::Point(o.width / 2, st.pad), HAlign::kCenter,
+                   VAlign::kTop, scale, kText, st.title_thickness);
     }
   }
   // Grid, then ticks and their labels.
   for (size_t i = 0; i < spec.y.ticks.size(); ++i) {
-    const int py = static_cast<int>(std::lround(layout.ToPixel(layout.x.min, spec.y.ticks[i]).y));
-    if (o.grid) cv::line(img, {pa.x, py}, {pa.x + pa.width - 1, py}, kGridColor, st.axis_width);
-    cv::line(img, {pa.x - st.tick_len, py}, {pa.x, py}, kAxisColor, st.axis_width);
-    DrawText(img, spec.y.labels[i], cv::Point(pa.x - st.tick_len - st.gap / 2, py),
-             HAlign::kRight, VAlign::kCenter, st.tick_scale, kText);
+    const int py = static_cast<int>(
+        std::lround(layout.ToPixel(layout.x.min, spec.y.ticks[i]).y));
+    if (o.grid)
+      cv::line(img, {pa.x, py}, {pa.x + pa.width - 1, py}, kGridColor,
+               st.axis_width);
+    cv::line(img, {pa.x - st.tick_len, py}, {pa.x, py}, kAxisColor,
+             st.axis_width);
+    DrawText(img, spec.y.labels[i],
+             cv::Point(pa.x - st.tick_len - st.gap / 2, py), HAlign::kRight,
+             VAlign::kCenter, st.tick_scale, kText);
   }
   const int x_label_top = pa.y + pa.height + st.tick_len + st.gap / 2;
   for (size_t i = 0; i < spec.x.ticks.size(); ++i) {
-    const int px = static_cast<int>(std::lround(layout.ToPixel(spec.x.ticks[i], layout.y.min).x));
+    const int px = static_cast<int>(
+        std::lround(layout.ToPixel(spec.x.ticks[i], layout.y.min).x));
     if (o.grid && !spec.x_ticks_are_categories) {
-      cv::line(img, {px, pa.y}, {px, pa.y + pa.height - 1}, kGridColor, st.axis_width);
+      cv::line(img, {px, pa.y}, {px, pa.y + pa.height - 1}, kGridColor,
+               st.axis_width);
     }
-    cv::line(img, {px, pa.y + pa.height - 1}, {px, pa.y + pa.height - 1 + st.tick_len},
-             kAxisColor, st.axis_width);
-    DrawText(img, spec.x.labels[i], cv::Point(px, x_label_top), HAlign::kCenter, VAlign::kTop,
-             st.tick_scale, kText);
+    cv::line(img, {px, pa.y + pa.height - 1},
+             {px, pa.y + pa.height - 1 + st.tick_len}, kAxisColor,
+             st.axis_width);
+    DrawText(img, spec.x.labels[i], cv::Point(px, x_label_top), HAlign::kCenter,
+             VAlign::kTop, st.tick_scale, kText);
   }
   cv::rectangle(img, pa, kAxisColor, st.axis_width);
   if (!o.x_label.empty()) {
     double scale = st.label_scale;
     const std::string text = FitText(o.x_label, pa.width, &scale, 0.3);
-    DrawText(img, text, cv::Point(pa.x + pa.width / 2, x_label_top + tick_text_h + st.gap),
+    DrawText(img, text,
+             cv::Point(pa.x + pa.width / 2, x_label_top + tick_text_h + st.gap),
              HAlign::kCenter, VAlign::kTop, scale, kText);
   }
   if (!o.y_label.empty()) {
     double scale = st.label_scale;
     const std::string text = FitText(o.y_label, pa.height, &scale, 0.3);
-    DrawVerticalText(img, text, cv::Point(st.pad + label_h / 2, pa.y + pa.height / 2), scale,
-                     kText);
+    DrawVerticalText(img, text,
+                     cv::Point(st.pad + label_h / 2, pa.y + pa.height / 2),
+                     scale, kText);
   }
   return layout;
 }
 
-cv::Point ToFixedPoint(const cv::Point2d& p, const cv::Point& origin, int shift) {
+cv::Point ToFixedPoint(const cv::Point2d& p, const cv::Point& origin,
+                       int shift) {
   const double f = static_cast<double>(1 << shift);
   auto clamp = [](double v) { return std::clamp(v, -1e6, 1e6); };
   return cv::Point(static_cast<int>(std::lround(clamp(p.x - origin.x) * f)),
@@ -433,20 +478,24 @@ cv::Point ToFixedPoint(const cv::Point2d& p, const cv::Point& origin, int shift)
 
 // Draws a polyline of data points, clipped to the plot area widened by the
 // line width (so that lines along the border stay whole).
-void DrawDataLine(cv::Mat& img, const PlotLayout& layout, const std::vector<cv::Point2d>& pixels,
+void DrawDataLine(cv::Mat& img, const PlotLayout& layout,
+                  const std::vector<cv::Point2d>& pixels,
                   const cv::Scalar& color, int thickness) {
   constexpr int kShift = 4;
   const int grow = thickness + 1;
-  const cv::Rect clip = cv::Rect(layout.plot_area.x - grow, layout.plot_area.y - grow,
-                                 layout.plot_area.width + 2 * grow,
-                                 layout.plot_area.height + 2 * grow) &
-                        cv::Rect(0, 0, img.cols, img.rows);
+  const cv::Rect clip =
+      cv::Rect(layout.plot_area.x - grow, layout.plot_area.y - grow,
+               layout.plot_area.width + 2 * grow,
+               layout.plot_area.height + 2 * grow) &
+      cv::Rect(0, 0, img.cols, img.rows);
   cv::Mat roi = img(clip);
   std::vector<cv::Point> pts;
   pts.reserve(pixels.size());
-  for (const cv::Point2d& p : pixels) pts.push_back(ToFixedPoint(p, clip.tl(), kShift));
+  for (const cv::Point2d& p : pixels)
+    pts.push_back(ToFixedPoint(p, clip.tl(), kShift));
   if (pts.size() == 1) {
-    cv::circle(roi, pts[0], (thickness + 2) << kShift, color, cv::FILLED, cv::LINE_AA, kShift);
+    cv::circle(roi, pts[0], (thickness + 2) << kShift, color, cv::FILLED,
+               cv::LINE_AA, kShift);
     return;
   }
   cv::polylines(roi, pts, false, color, thickness, cv::LINE_AA, kShift);
@@ -461,7 +510,8 @@ struct LegendEntry {
 // data pixels (ties: top right, top left, bottom right, bottom left).
 cv::Rect DrawLegend(cv::Mat& img, const PlotLayout& layout, const Style& st,
                     const std::vector<LegendEntry>& entries,
-                    const std::vector<std::vector<cv::Point2d>>& data, int line_width) {
+                    const std::vector<std::vector<cv::Point2d>>& data,
+                    int line_width) {
   std::vector<LegendEntry> shown;
   for (const LegendEntry& e : entries) {
     if (!e.label.empty()) shown.push_back(e);
@@ -500,11 +550,13 @@ cv::Rect DrawLegend(cv::Mat& img, const PlotLayout& layout, const Style& st,
         // Sample each segment every ~2 pixels.
         const cv::Point2d a = line[i];
         const cv::Point2d b = i + 1 < line.size() ? line[i + 1] : line[i];
-        const int steps = std::max(1, static_cast<int>(std::hypot(b.x - a.x, b.y - a.y) / 2));
+        const int steps =
+            std::max(1, static_cast<int>(std::hypot(b.x - a.x, b.y - a.y) / 2));
         for (int k = 0; k < steps; ++k) {
           const double t = static_cast<double>(k) / steps;
-          hits += r.contains(cv::Point(static_cast<int>(a.x + (b.x - a.x) * t),
-                                       static_cast<int>(a.y + (b.y - a.y) * t)));
+          hits +=
+              r.contains(cv::Point(static_cast<int>(a.x + (b.x - a.x) * t),
+                                   static_cast<int>(a.y + (b.y - a.y) * t)));
         }
       }
     }
@@ -517,21 +569,24 @@ cv::Rect DrawLegend(cv::Mat& img, const PlotLayout& layout, const Style& st,
   img(box & cv::Rect(0, 0, img.cols, img.rows)).setTo(kWhite);
   cv::rectangle(img, box, kLegendBorder, st.axis_width);
   for (size_t i = 0; i < shown.size(); ++i) {
-    const int cy = box.y + inner + static_cast<int>(i) * row_h + row_h / 2 - st.gap / 4;
-    cv::line(img, {box.x + inner, cy}, {box.x + inner + sample_len, cy}, shown[i].color,
-             std::max(2, line_width), cv::LINE_AA);
-    DrawText(img, labels[i], cv::Point(box.x + inner + sample_len + inner, cy), HAlign::kLeft,
-             VAlign::kCenter, scale, kText);
+    const int cy =
+        box.y + inner + static_cast<int>(i) * row_h + row_h / 2 - st.gap / 4;
+    cv::line(img, {box.x + inner, cy}, {box.x + inner + sample_len, cy},
+             shown[i].color, std::max(2, line_width), cv::LINE_AA);
+    DrawText(img, labels[i], cv::Point(box.x + inner + sample_len + inner, cy),
+             HAlign::kLeft, VAlign::kCenter, scale, kText);
   }
   return box;
 }
 
 cv::Scalar SeriesColor(const PlotOptions& o, size_t i) {
-  const std::vector<Rgb>& palette = o.colors.empty() ? DefaultPalette() : o.colors;
+  const std::vector<Rgb>& palette =
+      o.colors.empty() ? DefaultPalette() : o.colors;
   return ToScalar(palette[i % palette.size()]);
 }
 
-std::vector<cv::Point2d> ToPixels(const PlotLayout& layout, const std::vector<double>& x,
+std::vector<cv::Point2d> ToPixels(const PlotLayout& layout,
+                                  const std::vector<double>& x,
                                   const std::vector<double>& y) {
   std::vector<cv::Point2d> out(x.size());
   for (size_t i = 0; i < x.size(); ++i) out[i] = layout.ToPixel(x[i], y[i]);
@@ -542,10 +597,10 @@ enum class CurveStyle { kLines, kStepsPost };
 
 // The shared line-plot renderer. `legend_suffix[i]` is appended to the name
 // of series i; `diagonal` draws the chance line of a ROC plot.
-absl::StatusOr<RenderedPlot> RenderCurves(const std::vector<Series>& series,
-                                          const PlotOptions& o,
-                                          const std::vector<std::string>& legend_suffix,
-                                          CurveStyle style, bool diagonal) {
+absl::StatusOr<RenderedPlot> RenderCurves(
+    const std::vector<Series>& series, const PlotOptions& o,
+    const std::vector<std::string>& legend_suffix, CurveStyle style,
+    bool diagonal) {
   MVL_RETURN_IF_ERROR(CheckOptions(o));
   MVL_RETURN_IF_ERROR(CheckSeries(series, o.log_y));
   double x_lo = series[0].x[0], x_hi = x_lo, y_lo = series[0].y[0], y_hi = y_lo;
@@ -567,7 +622,8 @@ absl::StatusOr<RenderedPlot> RenderCurves(const std::vector<Series>& series,
   FrameSpec spec;
   spec.x = LinearAxis(x_lo, x_hi, o.x_min, o.x_max, o.width >= 480 ? 7 : 4);
   spec.y = o.log_y ? LogAxis(y_lo, y_hi, o.y_min, o.y_max)
-                   : LinearAxis(y_lo, y_hi, o.y_min, o.y_max, o.height >= 360 ? 6 : 4);
+                   : LinearAxis(y_lo, y_hi, o.y_min, o.y_max,
+                                o.height >= 360 ? 6 : 4);
 
   RenderedPlot out;
   out.image = cv::Mat(o.height, o.width, CV_8UC3, kWhite);
@@ -580,12 +636,14 @@ absl::StatusOr<RenderedPlot> RenderCurves(const std::vector<Series>& series,
     if (o.log_y && r <= 0) continue;
     const double py = layout.ToPixel(layout.x.min, r).y;
     DrawDashedLine(img, {static_cast<double>(pa.x), py},
-                   {static_cast<double>(pa.x + pa.width - 1), py}, kReferenceColor, st.axis_width,
-                   7 * st.factor, 5 * st.factor);
+                   {static_cast<double>(pa.x + pa.width - 1), py},
+                   kReferenceColor, st.axis_width, 7 * st.factor,
+                   5 * st.factor);
   }
   if (diagonal) {
-    DrawDashedLine(img, layout.ToPixel(0, 0), layout.ToPixel(1, 1), kReferenceColor,
-                   st.axis_width, 7 * st.factor, 5 * st.factor);
+    DrawDashedLine(img, layout.ToPixel(0, 0), layout.ToPixel(1, 1),
+                   kReferenceColor, st.axis_width, 7 * st.factor,
+                   5 * st.factor);
   }
   const double reference_dx = ReferenceSpacing(series);
   const int line_width =
@@ -614,27 +672,33 @@ absl::StatusOr<RenderedPlot> RenderCurves(const std::vector<Series>& series,
     }
     drawn.push_back(ToPixels(layout, xs, ys));
     DrawDataLine(img, layout, drawn.back(), color, line_width);
-    legend.push_back({s.name.empty() ? "" : s.name + (i < legend_suffix.size() ? legend_suffix[i] : ""),
-                      color});
+    legend.push_back(
+        {s.name.empty()
+             ? ""
+             : s.name + (i < legend_suffix.size() ? legend_suffix[i] : ""),
+         color});
   }
   // Redraw the box so that data never hides it.
   cv::rectangle(img, pa, kAxisColor, st.axis_width);
-  if (o.legend) out.layout.legend_box = DrawLegend(img, layout, st, legend, drawn, line_width);
+  if (o.legend)
+    out.layout.legend_box =
+        DrawLegend(img, layout, st, legend, drawn, line_width);
   return out;
 }
 
-absl::StatusOr<RenderedPlot> RenderUnitSquareCurves(const std::vector<Series>& curves,
-                                                    const std::vector<double>& areas,
-                                                    PlotOptions o, const char* area_name,
-                                                    CurveStyle style, bool diagonal) {
+absl::StatusOr<RenderedPlot> RenderUnitSquareCurves(
+    const std::vector<Series>& curves, const std::vector<double>& areas,
+    PlotOptions o, const char* area_name, CurveStyle style, bool diagonal) {
   if (!areas.empty() && areas.size() != curves.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("plot: ", areas.size(), " ", area_name,
-                                                    " values for ", curves.size(), " curves"));
+    return absl::InvalidArgumentError(absl::StrCat("plot: ", areas.size(), " ",
+                                                   area_name, " values for ",
+                                                   curves.size(), " curves"));
   }
   std::vector<std::string> suffix;
   for (double a : areas) {
-    suffix.push_back(std::isnan(a) ? absl::StrCat(" (", area_name, " n/a)")
-                                   : absl::StrFormat(" (%s %.3f)", area_name, a));
+    suffix.push_back(std::isnan(a)
+                         ? absl::StrCat(" (", area_name, " n/a)")
+                         : absl::StrFormat(" (%s %.3f)", area_name, a));
   }
   // A little room around [0, 1] so that curves along the border stay visible.
   if (std::isnan(o.x_min)) o.x_min = -0.02;
@@ -646,15 +710,17 @@ absl::StatusOr<RenderedPlot> RenderUnitSquareCurves(const std::vector<Series>& c
 
 // matplotlib's "Blues" colour map, sampled at 9 stops.
 cv::Scalar Blues(double t) {
-  static const Rgb kStops[] = {{247, 251, 255}, {222, 235, 247}, {198, 219, 239},
-                               {158, 202, 225}, {107, 174, 214}, {66, 146, 198},
-                               {33, 113, 181},  {8, 81, 156},    {8, 48, 107}};
+  static const Rgb kStops[] = {
+      {247, 251, 255}, {222, 235, 247}, {198, 219, 239},
+      {158, 202, 225}, {107, 174, 214}, {66, 146, 198},
+      {33, 113, 181},  {8, 81, 156},    {8, 48, 107}};
   t = std::clamp(t, 0.0, 1.0) * 8.0;
   const int i = std::min(7, static_cast<int>(t));
   const double f = t - i;
   const Rgb& a = kStops[i];
   const Rgb& b = kStops[i + 1];
-  return cv::Scalar(a.b + (b.b - a.b) * f, a.g + (b.g - a.g) * f, a.r + (b.r - a.r) * f);
+  return cv::Scalar(a.b + (b.b - a.b) * f, a.g + (b.g - a.g) * f,
+                    a.r + (b.r - a.r) * f);
 }
 
 std::string FormatCount(double v, bool integral) {
@@ -681,8 +747,9 @@ cv::Point2d PlotLayout::ToPixel(double x_value, double y_value) const {
 
 const std::vector<Rgb>& DefaultPalette() {
   static const auto* palette = new std::vector<Rgb>{
-      {31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},   {148, 103, 189},
-      {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
+      {31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
+      {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
+      {188, 189, 34},  {23, 190, 207}};
   return *palette;
 }
 
@@ -693,7 +760,10 @@ std::vector<double> NiceTicks(double lo, double hi, int target) {
   const double raw = (hi - lo) / std::max(1, target - 1);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double frac = raw / mag;
-  const double nice = frac < 1.5 ? 1.0 : frac < 3.0 ? 2.0 : frac < 7.0 ? 5.0 : 10.0;
+  const double nice = frac < 1.5   ? 1.0
+                      : frac < 3.0 ? 2.0
+                      : frac < 7.0 ? 5.0
+                                   : 10.0;
   const double step = nice * mag;
   const double first = std::floor(lo / step + 1e-9);
   const double last = std::ceil(hi / step - 1e-9);
@@ -713,12 +783,14 @@ std::string FormatTick(double value, double step) {
   int decimals = 0;
   while (decimals < 10) {
     const double scaled = step * std::pow(10.0, decimals);
-    if (std::abs(scaled - std::round(scaled)) <= 1e-6 * std::max(1.0, scaled)) break;
+    if (std::abs(scaled - std::round(scaled)) <= 1e-6 * std::max(1.0, scaled))
+      break;
     ++decimals;
   }
   if (decimals > 4 || std::abs(value) >= 1e6) {
     // Exponent form without padding: "2e-5", "1.5e+07" -> "1.5e7".
-    const int exponent = static_cast<int>(std::floor(std::log10(std::abs(value)) + 1e-12));
+    const int exponent =
+        static_cast<int>(std::floor(std::log10(std::abs(value)) + 1e-12));
     const double mantissa = value / std::pow(10.0, exponent);
     std::string m = absl::StrFormat("%.2f", mantissa);
     while (!m.empty() && m.back() == '0') m.pop_back();
@@ -733,21 +805,26 @@ absl::Status WritePng(absl::string_view path, const cv::Mat& image) {
   std::vector<uchar> png;
   try {
     if (!cv::imencode(".png", image, png)) {
-      return absl::InternalError(absl::StrCat("plot: PNG encoding failed for ", path));
+      return absl::InternalError(
+          absl::StrCat("plot: PNG encoding failed for ", path));
     }
   } catch (const cv::Exception& e) {
-    return absl::InternalError(absl::StrCat("plot: PNG encoding failed for ", path, ": ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("plot: PNG encoding failed for ", path, ": ", e.what()));
   }
   return WriteFileAtomically(
-      path, absl::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+      path,
+      absl::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
 
 absl::StatusOr<RenderedPlot> RenderLinePlot(const std::vector<Series>& series,
                                             const PlotOptions& options) {
-  return RenderCurves(series, options, {}, CurveStyle::kLines, /*diagonal=*/false);
+  return RenderCurves(series, options, {}, CurveStyle::kLines,
+                      /*diagonal=*/false);
 }
 
-absl::Status WriteLinePlot(absl::string_view path, const std::vector<Series>& series,
+absl::Status WriteLinePlot(absl::string_view path,
+                           const std::vector<Series>& series,
                            const PlotOptions& options) {
   MVL_ASSIGN_OR_RETURN(RenderedPlot plot, RenderLinePlot(series, options));
   return WritePng(path, plot.image);
@@ -761,67 +838,76 @@ absl::StatusOr<RenderedPlot> RenderRocPlot(const std::vector<Series>& curves,
   if (o.x_label.empty()) o.x_label = "False positive rate";
   if (o.y_label.empty()) o.y_label = "True positive rate";
   o.log_y = false;
-  return RenderUnitSquareCurves(curves, aucs, o, "AUC", CurveStyle::kLines, /*diagonal=*/true);
+  return RenderUnitSquareCurves(curves, aucs, o, "AUC", CurveStyle::kLines,
+                                /*diagonal=*/true);
 }
 
-absl::Status WriteRocPlot(absl::string_view path, const std::vector<Series>& curves,
-                          const std::vector<double>& aucs, const PlotOptions& options) {
+absl::Status WriteRocPlot(absl::string_view path,
+                          const std::vector<Series>& curves,
+                          const std::vector<double>& aucs,
+                          const PlotOptions& options) {
   MVL_ASSIGN_OR_RETURN(RenderedPlot plot, RenderRocPlot(curves, aucs, options));
   return WritePng(path, plot.image);
 }
 
 absl::StatusOr<RenderedPlot> RenderPrecisionRecallPlot(
-    const std::vector<Series>& curves, const std::vector<double>& average_precisions,
-    const PlotOptions& options) {
+    const std::vector<Series>& curves,
+    const std::vector<double>& average_precisions, const PlotOptions& options) {
   PlotOptions o = options;
   if (o.title.empty()) o.title = "Precision-recall curve";
   if (o.x_label.empty()) o.x_label = "Recall";
   if (o.y_label.empty()) o.y_label = "Precision";
   o.log_y = false;
-  return RenderUnitSquareCurves(curves, average_precisions, o, "AP", CurveStyle::kStepsPost,
+  return RenderUnitSquareCurves(curves, average_precisions, o, "AP",
+                                CurveStyle::kStepsPost,
                                 /*diagonal=*/false);
 }
 
-absl::Status WritePrecisionRecallPlot(absl::string_view path, const std::vector<Series>& curves,
-                                      const std::vector<double>& average_precisions,
-                                      const PlotOptions& options) {
-  MVL_ASSIGN_OR_RETURN(RenderedPlot plot,
-                       RenderPrecisionRecallPlot(curves, average_precisions, options));
+absl::Status WritePrecisionRecallPlot(
+    absl::string_view path, const std::vector<Series>& curves,
+    const std::vector<double>& average_precisions, const PlotOptions& options) {
+  MVL_ASSIGN_OR_RETURN(
+      RenderedPlot plot,
+      RenderPrecisionRecallPlot(curves, average_precisions, options));
   return WritePng(path, plot.image);
 }
 
 absl::StatusOr<RenderedPlot> RenderConfusionMatrix(
-    const std::vector<std::vector<double>>& matrix, const std::vector<std::string>& class_names,
-    const PlotOptions& options) {
+    const std::vector<std::vector<double>>& matrix,
+    const std::vector<std::string>& class_names, const PlotOptions& options) {
   PlotOptions o = options;
   if (o.title.empty()) o.title = "Confusion matrix";
   if (o.x_label.empty()) o.x_label = "Predicted label";
   if (o.y_label.empty()) o.y_label = "True label";
   MVL_RETURN_IF_ERROR(CheckOptions(o));
   const size_t k = matrix.size();
-  if (k == 0) return absl::InvalidArgumentError("plot: the confusion matrix is empty");
+  if (k == 0)
+    return absl::InvalidArgumentError("plot: the confusion matrix is empty");
   if (k > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("plot: at most 64 classes fit a confusion matrix plot, got ", k));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "plot: at most 64 classes fit a confusion matrix plot, got ", k));
   }
   bool integral = true;
   for (size_t i = 0; i < k; ++i) {
     if (matrix[i].size() != k) {
-      return absl::InvalidArgumentError(absl::StrCat("plot: confusion matrix row ", i, " has ",
-                                                     matrix[i].size(), " entries, expected ", k));
+      return absl::InvalidArgumentError(
+          absl::StrCat("plot: confusion matrix row ", i, " has ",
+                       matrix[i].size(), " entries, expected ", k));
     }
     for (size_t j = 0; j < k; ++j) {
       const double v = matrix[i][j];
       if (!std::isfinite(v) || v < 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "plot: confusion matrix entry (", i, ", ", j, ") is ", v, "; must be finite and >= 0"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("plot: confusion matrix entry (", i, ", ", j, ") is ",
+                         v, "; must be finite and >= 0"));
       }
       integral = integral && v == std::round(v);
     }
   }
   if (!class_names.empty() && class_names.size() != k) {
     return absl::InvalidArgumentError(absl::StrCat("plot: ", class_names.size(),
-                                                   " class names for a ", k, "x", k, " matrix"));
+                                                   " class names for a ", k,
+                                                   "x", k, " matrix"));
   }
   std::vector<std::string> names = class_names;
   if (names.empty()) {
@@ -840,19 +926,23 @@ absl::StatusOr<RenderedPlot> RenderConfusionMatrix(
   const TextBox tick_box = MeasureText("Ag", st.tick_scale);
   const int tick_h = tick_box.size.height + tick_box.baseline;
   int name_w = 0;
-  for (const std::string& n : names) name_w = std::max(name_w, MeasureText(n, st.tick_scale).size.width);
+  for (const std::string& n : names)
+    name_w = std::max(name_w, MeasureText(n, st.tick_scale).size.width);
   name_w = std::min(name_w, o.width / 4);
-  const int bar_w = std::max(10, static_cast<int>(std::lround(18 * st.tick_scale / 0.48)));
+  const int bar_w =
+      std::max(10, static_cast<int>(std::lround(18 * st.tick_scale / 0.48)));
   const int bar_label_w = MeasureText("100%", st.tick_scale).size.width;
 
-  const int top = st.pad + title_box.size.height + title_box.baseline + 2 * st.gap;
+  const int top =
+      st.pad + title_box.size.height + title_box.baseline + 2 * st.gap;
   const int left = st.pad + label_h + st.gap + name_w + st.gap;
   const int bottom = st.pad + label_h + st.gap + tick_h + st.gap;
-  const int right = st.pad + bar_label_w + st.gap + st.tick_len + bar_w + 2 * st.gap;
-  const int side = std::max(
-      static_cast<int>(k) * 8,
-      std::min(o.width - left - right, o.height - top - bottom) / static_cast<int>(k) *
-          static_cast<int>(k));
+  const int right =
+      st.pad + bar_label_w + st.gap + st.tick_len + bar_w + 2 * st.gap;
+  const int side =
+      std::max(static_cast<int>(k) * 8,
+               std::min(o.width - left - right, o.height - top - bottom) /
+                   static_cast<int>(k) * static_cast<int>(k));
   const int cell = side / static_cast<int>(k);
   const int x0 = left + std::max(0, (o.width - left - right - side) / 2);
   layout.plot_area = cv::Rect(x0, top, side, side);
@@ -863,19 +953,23 @@ absl::StatusOr<RenderedPlot> RenderConfusionMatrix(
   // Title centred over the grid.
   {
     double scale = st.title_scale;
-    const std::string title = FitText(o.title, o.width - 2 * st.pad, &scale, 0.3);
+    const std::string title =
+        FitText(o.title, o.width - 2 * st.pad, &scale, 0.3);
     const int tw = MeasureText(title, scale).size.width;
-    const int cx = std::clamp(pa.x + pa.width / 2, st.pad + tw / 2, o.width - st.pad - tw / 2);
-    layout.title_box = DrawText(img, title, cv::Point(cx, st.pad), HAlign::kCenter, VAlign::kTop,
-                                scale, kText, st.title_thickness);
+    const int cx = std::clamp(pa.x + pa.width / 2, st.pad + tw / 2,
+                              o.width - st.pad - tw / 2);
+    layout.title_box =
+        DrawText(img, title, cv::Point(cx, st.pad), HAlign::kCenter,
+                 VAlign::kTop, scale, kText, st.title_thickness);
   }
   // Cells.
   double count_scale = st.tick_scale * 1.1;
   double max_count_w = 0;
   for (const auto& row : matrix) {
     for (double v : row) {
-      max_count_w = std::max<double>(max_count_w,
-                                     MeasureText(FormatCount(v, integral), count_scale).size.width);
+      max_count_w = std::max<double>(
+          max_count_w,
+          MeasureText(FormatCount(v, integral), count_scale).size.width);
     }
   }
   while (max_count_w > cell - 6 && count_scale > 0.25) {
@@ -885,27 +979,30 @@ absl::StatusOr<RenderedPlot> RenderConfusionMatrix(
   const double share_scale = count_scale * 0.8;
   const TextBox count_box = MeasureText("0", count_scale);
   const TextBox share_box = MeasureText("100.0%", share_scale);
-  const bool show_share = share_box.size.width <= cell - 6 &&
-                          count_box.size.height + share_box.size.height + 3 * st.gap / 2 <= cell;
+  const bool show_share =
+      share_box.size.width <= cell - 6 &&
+      count_box.size.height + share_box.size.height + 3 * st.gap / 2 <= cell;
   for (size_t i = 0; i < k; ++i) {
     double row_sum = 0;
     for (double v : matrix[i]) row_sum += v;
     for (size_t j = 0; j < k; ++j) {
       const double share = row_sum > 0 ? matrix[i][j] / row_sum : 0.0;
-      const cv::Rect r(pa.x + static_cast<int>(j) * cell, pa.y + static_cast<int>(i) * cell,
-                       cell, cell);
+      const cv::Rect r(pa.x + static_cast<int>(j) * cell,
+                       pa.y + static_cast<int>(i) * cell, cell, cell);
       cv::rectangle(img, r, Blues(share), cv::FILLED);
       const cv::Scalar ink = share > 0.5 ? kWhite : kText;
       const cv::Point c(r.x + cell / 2, r.y + cell / 2);
       if (show_share) {
         const int gap = st.gap / 4;
-        DrawText(img, FormatCount(matrix[i][j], integral), cv::Point(c.x, c.y - gap),
-                 HAlign::kCenter, VAlign::kBottom, count_scale, ink);
-        DrawText(img, absl::StrFormat("%.1f%%", 100 * share), cv::Point(c.x, c.y + gap),
-                 HAlign::kCenter, VAlign::kTop, share_scale, ink);
-      } else {
-        DrawText(img, FormatCount(matrix[i][j], integral), c, HAlign::kCenter, VAlign::kCenter,
+        DrawText(img, FormatCount(matrix[i][j], integral),
+                 cv::Point(c.x, c.y - gap), HAlign::kCenter, VAlign::kBottom,
                  count_scale, ink);
+        DrawText(img, absl::StrFormat("%.1f%%", 100 * share),
+                 cv::Point(c.x, c.y + gap), HAlign::kCenter, VAlign::kTop,
+                 share_scale, ink);
+      } else {
+        DrawText(img, FormatCount(matrix[i][j], integral), c, HAlign::kCenter,
+                 VAlign::kCenter, count_scale, ink);
       }
     }
   }
@@ -913,73 +1010,91 @@ absl::StatusOr<RenderedPlot> RenderConfusionMatrix(
   // Class names: rows on the left, columns below.
   for (size_t i = 0; i < k; ++i) {
     double scale = st.tick_scale;
-    const std::string row_name = FitText(names[i], name_w, &scale, st.tick_scale * 0.6);
-    DrawText(img, row_name,
-             cv::Point(pa.x - st.gap, pa.y + static_cast<int>(i) * cell + cell / 2),
-             HAlign::kRight, VAlign::kCenter, scale, kText);
+    const std::string row_name =
+        FitText(names[i], name_w, &scale, st.tick_scale * 0.6);
+    DrawText(
+        img, row_name,
+        cv::Point(pa.x - st.gap, pa.y + static_cast<int>(i) * cell + cell / 2),
+        HAlign::kRight, VAlign::kCenter, scale, kText);
     scale = st.tick_scale;
-    const std::string col_name = FitText(names[i], cell - 4, &scale, st.tick_scale * 0.6);
+    const std::string col_name =
+        FitText(names[i], cell - 4, &scale, st.tick_scale * 0.6);
     DrawText(img, col_name,
-             cv::Point(pa.x + static_cast<int>(i) * cell + cell / 2, pa.y + pa.height + st.gap),
+             cv::Point(pa.x + static_cast<int>(i) * cell + cell / 2,
+                       pa.y + pa.height + st.gap),
              HAlign::kCenter, VAlign::kTop, scale, kText);
   }
   {
     double scale = st.label_scale;
     const std::string text = FitText(o.x_label, pa.width, &scale, 0.3);
-    DrawText(img, text, cv::Point(pa.x + pa.width / 2, pa.y + pa.height + 2 * st.gap + tick_h),
-             HAlign::kCenter, VAlign::kTop, scale, kText);
+    DrawText(
+        img, text,
+        cv::Point(pa.x + pa.width / 2, pa.y + pa.height + 2 * st.gap + tick_h),
+        HAlign::kCenter, VAlign::kTop, scale, kText);
     scale = st.label_scale;
     const std::string ytext = FitText(o.y_label, pa.height, &scale, 0.3);
-    DrawVerticalText(img, ytext, cv::Point(pa.x - st.gap - name_w - st.gap - label_h / 2,
-                                           pa.y + pa.height / 2),
+    DrawVerticalText(img, ytext,
+                     cv::Point(pa.x - st.gap - name_w - st.gap - label_h / 2,
+                               pa.y + pa.height / 2),
                      scale, kText);
   }
   // Colour bar: share of the true class, 0 % at the bottom.
   const cv::Rect bar(pa.x + pa.width + 2 * st.gap, pa.y, bar_w, pa.height);
   for (int row = 0; row < bar.height; ++row) {
-    const double t = 1.0 - static_cast<double>(row) / std::max(1, bar.height - 1);
-    cv::line(img, {bar.x, bar.y + row}, {bar.x + bar.width - 1, bar.y + row}, Blues(t), 1);
+    const double t =
+        1.0 - static_cast<double>(row) / std::max(1, bar.height - 1);
+    cv::line(img, {bar.x, bar.y + row}, {bar.x + bar.width - 1, bar.y + row},
+             Blues(t), 1);
   }
   cv::rectangle(img, bar, kAxisColor, st.axis_width);
   for (int p = 0; p <= 100; p += 25) {
-    const int y = bar.y + static_cast<int>(std::lround((1.0 - p / 100.0) * (bar.height - 1)));
-    cv::line(img, {bar.x + bar.width - 1, y}, {bar.x + bar.width - 1 + st.tick_len, y},
-             kAxisColor, st.axis_width);
-    DrawText(img, absl::StrCat(p, "%"), cv::Point(bar.x + bar.width + st.tick_len + 3, y),
-             HAlign::kLeft, VAlign::kCenter, st.tick_scale, kText);
+    const int y =
+        bar.y +
+        static_cast<int>(std::lround((1.0 - p / 100.0) * (bar.height - 1)));
+    cv::line(img, {bar.x + bar.width - 1, y},
+             {bar.x + bar.width - 1 + st.tick_len, y}, kAxisColor,
+             st.axis_width);
+    DrawText(img, absl::StrCat(p, "%"),
+             cv::Point(bar.x + bar.width + st.tick_len + 3, y), HAlign::kLeft,
+             VAlign::kCenter, st.tick_scale, kText);
   }
   return out;
 }
 
-absl::Status WriteConfusionMatrix(absl::string_view path,
-                                  const std::vector<std::vector<double>>& matrix,
-                                  const std::vector<std::string>& class_names,
-                                  const PlotOptions& options) {
-  MVL_ASSIGN_OR_RETURN(RenderedPlot plot, RenderConfusionMatrix(matrix, class_names, options));
+absl::Status WriteConfusionMatrix(
+    absl::string_view path, const std::vector<std::vector<double>>& matrix,
+    const std::vector<std::string>& class_names, const PlotOptions& options) {
+  MVL_ASSIGN_OR_RETURN(RenderedPlot plot,
+                       RenderConfusionMatrix(matrix, class_names, options));
   return WritePng(path, plot.image);
 }
 
-absl::StatusOr<RenderedPlot> RenderBarChart(const std::vector<std::string>& categories,
-                                            const std::vector<BarSeries>& series,
-                                            const PlotOptions& options) {
+absl::StatusOr<RenderedPlot> RenderBarChart(
+    const std::vector<std::string>& categories,
+    const std::vector<BarSeries>& series, const PlotOptions& options) {
   MVL_RETURN_IF_ERROR(CheckOptions(options));
-  if (options.log_y) return absl::InvalidArgumentError("plot: bar charts have no log axis");
-  if (categories.empty()) return absl::InvalidArgumentError("plot: no categories to draw");
-  if (series.empty()) return absl::InvalidArgumentError("plot: no series to draw");
+  if (options.log_y)
+    return absl::InvalidArgumentError("plot: bar charts have no log axis");
+  if (categories.empty())
+    return absl::InvalidArgumentError("plot: no categories to draw");
+  if (series.empty())
+    return absl::InvalidArgumentError("plot: no series to draw");
   double lo = 0.0, hi = 0.0;
   for (size_t i = 0; i < series.size(); ++i) {
     const BarSeries& s = series[i];
-    const std::string name =
-        s.name.empty() ? absl::StrCat("series ", i) : absl::StrCat("series '", s.name, "'");
+    const std::string name = s.name.empty()
+                                 ? absl::StrCat("series ", i)
+                                 : absl::StrCat("series '", s.name, "'");
     if (s.values.size() != categories.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("plot: ", name, " has ", s.values.size(),
-                                                     " values for ", categories.size(),
-                                                     " categories"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("plot: ", name, " has ", s.values.size(), " values for ",
+                       categories.size(), " categories"));
     }
     for (size_t j = 0; j < s.values.size(); ++j) {
       if (!std::isfinite(s.values[j])) {
         return absl::InvalidArgumentError(
-            absl::StrCat("plot: ", name, " value ", j, " is ", s.values[j], "; must be finite"));
+            absl::StrCat("plot: ", name, " value ", j, " is ", s.values[j],
+                         "; must be finite"));
       }
       lo = std::min(lo, s.values[j]);
       hi = std::max(hi, s.values[j]);
@@ -992,19 +1107,22 @@ absl::StatusOr<RenderedPlot> RenderBarChart(const std::vector<std::string>& cate
   spec.x_ticks_are_categories = true;
   // Room above the bars for their value labels: about 8 % of the range.
   const double headroom = (hi - lo) * 0.08;
-  spec.y = LinearAxis(lo, hi, std::isnan(options.y_min) && lo == 0 ? 0.0 : options.y_min,
-                      std::isnan(options.y_max) ? hi + headroom : options.y_max,
-                      options.height >= 360 ? 6 : 4);
+  spec.y = LinearAxis(
+      lo, hi, std::isnan(options.y_min) && lo == 0 ? 0.0 : options.y_min,
+      std::isnan(options.y_max) ? hi + headroom : options.y_max,
+      options.height >= 360 ? 6 : 4);
   if (std::isnan(options.y_min) && lo < 0) spec.y.axis.min = lo - headroom;
 
   // Category labels, shortened to their slot.
   RenderedPlot out;
   out.image = cv::Mat(options.height, options.width, CV_8UC3, kWhite);
-  const int approx_slot = std::max(20, (options.width - 160) / static_cast<int>(n));
+  const int approx_slot =
+      std::max(20, (options.width - 160) / static_cast<int>(n));
   for (size_t j = 0; j < n; ++j) {
     double scale = st.tick_scale;
     spec.x.ticks.push_back(static_cast<double>(j));
-    spec.x.labels.push_back(FitText(categories[j], approx_slot - 6, &scale, st.tick_scale));
+    spec.x.labels.push_back(
+        FitText(categories[j], approx_slot - 6, &scale, st.tick_scale));
   }
   cv::Mat& img = out.image;
   out.layout = DrawFrame(img, options, st, spec);
@@ -1024,10 +1142,11 @@ absl::StatusOr<RenderedPlot> RenderBarChart(const std::vector<std::string>& cate
       const double v = series[i].values[j];
       const cv::Point2d a = layout.ToPixel(x_left, v);
       const cv::Point2d b = layout.ToPixel(x_left + bar_w, 0);
-      cv::Rect r(cv::Point(static_cast<int>(std::lround(a.x)) + 1,
-                           static_cast<int>(std::lround(std::min(a.y, zero_y)))),
-                 cv::Point(static_cast<int>(std::lround(b.x)) - 1,
-                           static_cast<int>(std::lround(std::max(a.y, zero_y))) + 1));
+      cv::Rect r(
+          cv::Point(static_cast<int>(std::lround(a.x)) + 1,
+                    static_cast<int>(std::lround(std::min(a.y, zero_y)))),
+          cv::Point(static_cast<int>(std::lround(b.x)) - 1,
+                    static_cast<int>(std::lround(std::max(a.y, zero_y))) + 1));
       r &= pa;
       if (r.area() > 0) cv::rectangle(img, r, color, cv::FILLED);
       // The bar's top edge and its value label count as data for the legend.
@@ -1040,28 +1159,34 @@ absl::StatusOr<RenderedPlot> RenderBarChart(const std::vector<std::string>& cate
       double scale = st.tick_scale * 0.9;
       const int slot = static_cast<int>(std::lround(b.x - a.x));
       if (MeasureText(text, scale).size.width <= slot + 4) {
-        const cv::Point anchor(static_cast<int>(std::lround((a.x + b.x) / 2)),
-                               static_cast<int>(std::lround(a.y)) + (v >= 0 ? -3 : 3));
-        DrawText(img, text, anchor, HAlign::kCenter, v >= 0 ? VAlign::kBottom : VAlign::kTop,
-                 scale, kText);
+        const cv::Point anchor(
+            static_cast<int>(std::lround((a.x + b.x) / 2)),
+            static_cast<int>(std::lround(a.y)) + (v >= 0 ? -3 : 3));
+        DrawText(img, text, anchor, HAlign::kCenter,
+                 v >= 0 ? VAlign::kBottom : VAlign::kTop, scale, kText);
       }
     }
     drawn.push_back(tops);
     legend.push_back({series[i].name, color});
   }
-  if (lo < 0) cv::line(img, {pa.x, static_cast<int>(zero_y)}, {pa.x + pa.width - 1,
-                                                               static_cast<int>(zero_y)},
-                       kAxisColor, st.axis_width);
+  if (lo < 0)
+    cv::line(img, {pa.x, static_cast<int>(zero_y)},
+             {pa.x + pa.width - 1, static_cast<int>(zero_y)}, kAxisColor,
+             st.axis_width);
   cv::rectangle(img, pa, kAxisColor, st.axis_width);
   if (options.legend) {
-    out.layout.legend_box = DrawLegend(img, layout, st, legend, drawn, options.line_width);
+    out.layout.legend_box =
+        DrawLegend(img, layout, st, legend, drawn, options.line_width);
   }
   return out;
 }
 
-absl::Status WriteBarChart(absl::string_view path, const std::vector<std::string>& categories,
-                           const std::vector<BarSeries>& series, const PlotOptions& options) {
-  MVL_ASSIGN_OR_RETURN(RenderedPlot plot, RenderBarChart(categories, series, options));
+absl::Status WriteBarChart(absl::string_view path,
+                           const std::vector<std::string>& categories,
+                           const std::vector<BarSeries>& series,
+                           const PlotOptions& options) {
+  MVL_ASSIGN_OR_RETURN(RenderedPlot plot,
+                       RenderBarChart(categories, series, options));
   return WritePng(path, plot.image);
 }
 

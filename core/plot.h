@@ -112,7 +112,8 @@ std::string FormatTick(double value, double step);
 // Line plot of several series.
 absl::StatusOr<RenderedPlot> RenderLinePlot(const std::vector<Series>& series,
                                             const PlotOptions& options);
-absl::Status WriteLinePlot(absl::string_view path, const std::vector<Series>& series,
+absl::Status WriteLinePlot(absl::string_view path,
+                           const std::vector<Series>& series,
                            const PlotOptions& options);
 
 // ROC curves (x = FPR, y = TPR) on [0, 1]^2 with the chance diagonal. `aucs`
@@ -122,39 +123,42 @@ absl::Status WriteLinePlot(absl::string_view path, const std::vector<Series>& se
 absl::StatusOr<RenderedPlot> RenderRocPlot(const std::vector<Series>& curves,
                                            const std::vector<double>& aucs,
                                            const PlotOptions& options);
-absl::Status WriteRocPlot(absl::string_view path, const std::vector<Series>& curves,
-                          const std::vector<double>& aucs, const PlotOptions& options);
+absl::Status WriteRocPlot(absl::string_view path,
+                          const std::vector<Series>& curves,
+                          const std::vector<double>& aucs,
+                          const PlotOptions& options);
 
 // Precision-recall curves (x = recall, y = precision) on [0, 1]^2, drawn as
 // steps like scikit-learn's PrecisionRecallDisplay; `average_precisions` as
 // `aucs` above ("AP 0.412"). Put the positive rate into
 // `options.reference_y` to show the chance level.
 absl::StatusOr<RenderedPlot> RenderPrecisionRecallPlot(
-    const std::vector<Series>& curves, const std::vector<double>& average_precisions,
-    const PlotOptions& options);
-absl::Status WritePrecisionRecallPlot(absl::string_view path, const std::vector<Series>& curves,
-                                      const std::vector<double>& average_precisions,
-                                      const PlotOptions& options);
+    const std::vector<Series>& curves,
+    const std::vector<double>& average_precisions, const PlotOptions& options);
+absl::Status WritePrecisionRecallPlot(
+    absl::string_view path, const std::vector<Series>& curves,
+    const std::vector<double>& average_precisions, const PlotOptions& options);
 
 // Confusion-matrix heat map: rows = true class, columns = predicted class.
 // Cells are shaded by their share of the row (so rare classes stay readable)
 // and show the count and that share; a colour bar explains the shading.
 // `class_names` is empty (classes are numbered) or one name per row.
 absl::StatusOr<RenderedPlot> RenderConfusionMatrix(
-    const std::vector<std::vector<double>>& matrix, const std::vector<std::string>& class_names,
-    const PlotOptions& options);
-absl::Status WriteConfusionMatrix(absl::string_view path,
-                                  const std::vector<std::vector<double>>& matrix,
-                                  const std::vector<std::string>& class_names,
-                                  const PlotOptions& options);
+    const std::vector<std::vector<double>>& matrix,
+    const std::vector<std::string>& class_names, const PlotOptions& options);
+absl::Status WriteConfusionMatrix(
+    absl::string_view path, const std::vector<std::vector<double>>& matrix,
+    const std::vector<std::string>& class_names, const PlotOptions& options);
 
 // Grouped bar chart: one group per category, one bar per series, each bar
 // labelled with its value. The y axis always includes 0.
-absl::StatusOr<RenderedPlot> RenderBarChart(const std::vector<std::string>& categories,
-                                            const std::vector<BarSeries>& series,
-                                            const PlotOptions& options);
-absl::Status WriteBarChart(absl::string_view path, const std::vector<std::string>& categories,
-                           const std::vector<BarSeries>& series, const PlotOptions& options);
+absl::StatusOr<RenderedPlot> RenderBarChart(
+    const std::vector<std::string>& categories,
+    const std::vector<BarSeries>& series, const PlotOptions& options);
+absl::Status WriteBarChart(absl::string_view path,
+                           const std::vector<std::string>& categories,
+                           const std::vector<BarSeries>& series,
+                           const PlotOptions& options);
 
 // Encodes `image` as PNG and writes it atomically to `path`.
 absl::Status WritePng(absl::string_view path, const cv::Mat& image);

@@ -38,10 +38,13 @@ std::string ExampleDir() {
 }
 
 cv::Vec3b PixelAt(const cv::Mat& img, cv::Point2d p) {
-  return img.at<cv::Vec3b>(static_cast<int>(std::lround(p.y)), static_cast<int>(std::lround(p.x)));
+  return img.at<cv::Vec3b>(static_cast<int>(std::lround(p.y)),
+                           static_cast<int>(std::lround(p.x)));
 }
 
-bool IsRedish(const cv::Vec3b& bgr) { return bgr[2] > 180 && bgr[1] < 90 && bgr[0] < 90; }
+bool IsRedish(const cv::Vec3b& bgr) {
+  return bgr[2] > 180 && bgr[1] < 90 && bgr[0] < 90;
+}
 
 // True if a red pixel lies within `radius` of `p`.
 bool RedNear(const cv::Mat& img, cv::Point2d p, int radius = 1) {
@@ -64,12 +67,16 @@ int CountNonWhite(const cv::Mat& img, const cv::Rect& r) {
   return n;
 }
 
-bool IsDark(const cv::Vec3b& p) { return p[0] < 100 && p[1] < 100 && p[2] < 100; }
+bool IsDark(const cv::Vec3b& p) {
+  return p[0] < 100 && p[1] < 100 && p[2] < 100;
+}
 
-// --- Ticks ----------------------------------------------------------------------
+// --- Ticks
+// ----------------------------------------------------------------------
 
 TEST(NiceTicksTest, RoundStepsCoveringTheRange) {
-  EXPECT_THAT(NiceTicks(0, 1, 6), ElementsAre(0, 0.2, 0.4, 0.6000000000000001, 0.8, 1));
+  EXPECT_THAT(NiceTicks(0, 1, 6),
+              ElementsAre(0, 0.2, 0.4, 0.6000000000000001, 0.8, 1));
   EXPECT_THAT(NiceTicks(0, 1000, 6), ElementsAre(0, 200, 400, 600, 800, 1000));
   EXPECT_THAT(NiceTicks(0.31, 2.3, 6), ElementsAre(0, 0.5, 1, 1.5, 2, 2.5));
   EXPECT_THAT(NiceTicks(-3, 3, 5), ElementsAre(-4, -2, 0, 2, 4));
@@ -93,7 +100,8 @@ TEST(FormatTickTest, DecimalsFollowTheStep) {
   EXPECT_EQ(FormatTick(1.5e7, 5e6), "1.5e7");
 }
 
-// --- Line plots -----------------------------------------------------------------
+// --- Line plots
+// -----------------------------------------------------------------
 
 PlotOptions FixedRangeOptions() {
   PlotOptions o;
@@ -128,7 +136,8 @@ TEST(LinePlotTest, ImageSizeAndAxisMapping) {
   EXPECT_DOUBLE_EQ(hi.y, pa.y);
   // The axes box is drawn on the plot area's border.
   EXPECT_TRUE(IsDark(plot.image.at<cv::Vec3b>(pa.y + pa.height / 3, pa.x)));
-  EXPECT_TRUE(IsDark(plot.image.at<cv::Vec3b>(pa.y + pa.height - 1, pa.x + pa.width / 3)));
+  EXPECT_TRUE(IsDark(
+      plot.image.at<cv::Vec3b>(pa.y + pa.height - 1, pa.x + pa.width / 3)));
 }
 
 TEST(LinePlotTest, SeriesHitsThePredictedPixels) {
@@ -156,8 +165,10 @@ TEST(LinePlotTest, SeriesHitsThePredictedPixels) {
 TEST(LinePlotTest, GridLinesSitAtTheTicks) {
   PlotOptions o = FixedRangeOptions();
   o.legend = false;
-  MVL_ASSERT_OK_AND_ASSIGN(RenderedPlot plot, RenderLinePlot({{"", {0, 1}, {0.05, 0.05}}}, o));
-  // y ticks 0, 0.5, ..., 2: a grey grid row at 0.5 and 1.5, white halfway between.
+  MVL_ASSERT_OK_AND_ASSIGN(RenderedPlot plot,
+                           RenderLinePlot({{"", {0, 1}, {0.05, 0.05}}}, o));
+  // y ticks 0, 0.5, ..., 2: a grey grid row at 0.5 and 1.5, white halfway
+  // between.
   for (double y : {0.5, 1.0, 1.5}) {
     const cv::Vec3b g = PixelAt(plot.image, plot.layout.ToPixel(70, y));
     EXPECT_LT(g[0], 240) << y;
@@ -170,18 +181,22 @@ TEST(LinePlotTest, GridLinesSitAtTheTicks) {
 TEST(LinePlotTest, TitleAndLegendArePlacedAndDrawn) {
   PlotOptions o = FixedRangeOptions();
   o.colors = {kRed, {0, 0, 230}};
-  // Both series rise from bottom-left to top-right: the top-left corner is free.
+  // Both series rise from bottom-left to top-right: the top-left corner is
+  // free.
   MVL_ASSERT_OK_AND_ASSIGN(
-      RenderedPlot plot,
-      RenderLinePlot({{"train", {0, 100}, {0.1, 1.9}}, {"validation", {0, 100}, {0.2, 1.95}}}, o));
+      RenderedPlot plot, RenderLinePlot({{"train", {0, 100}, {0.1, 1.9}},
+                                         {"validation", {0, 100}, {0.2, 1.95}}},
+                                        o));
   const PlotLayout& l = plot.layout;
   // Title: above the plot area, centred on it, with ink.
   ASSERT_GT(l.title_box.area(), 0);
   EXPECT_LT(l.title_box.br().y, l.plot_area.y);
-  EXPECT_NEAR(l.title_box.x + l.title_box.width / 2.0, l.plot_area.x + l.plot_area.width / 2.0, 2);
+  EXPECT_NEAR(l.title_box.x + l.title_box.width / 2.0,
+              l.plot_area.x + l.plot_area.width / 2.0, 2);
   EXPECT_GT(CountNonWhite(plot.image, l.title_box), l.title_box.area() / 10);
   // Nothing else in the band of the title (2 pixels left for anti-aliasing).
-  const cv::Rect band_left(0, l.title_box.y, l.title_box.x - 2, l.title_box.height);
+  const cv::Rect band_left(0, l.title_box.y, l.title_box.x - 2,
+                           l.title_box.height);
   EXPECT_EQ(CountNonWhite(plot.image, band_left), 0);
   // Legend: inside the plot area, in the free corner, with both colours.
   ASSERT_GT(l.legend_box.area(), 0);
@@ -261,14 +276,17 @@ TEST(LinePlotTest, WrittenPngDecodesToTheRenderedImage) {
   EXPECT_EQ(cv::norm(back, plot.image, cv::NORM_INF), 0.0);
 }
 
-// --- Bad input ------------------------------------------------------------------
+// --- Bad input
+// ------------------------------------------------------------------
 
 TEST(PlotErrorsTest, BadSeriesAreRefused) {
   const PlotOptions o;
-  EXPECT_THAT(RenderLinePlot({}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no series")));
+  EXPECT_THAT(
+      RenderLinePlot({}, o),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no series")));
   EXPECT_THAT(RenderLinePlot({{"a", {}, {}}}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("series 'a' is empty")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("series 'a' is empty")));
   EXPECT_THAT(RenderLinePlot({{"a", {1, 2}, {1}}}, o),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("series 'a' has 2 x values but 1 y values")));
@@ -276,39 +294,43 @@ TEST(PlotErrorsTest, BadSeriesAreRefused) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("series 'b' point 1 is (2, nan)")));
   EXPECT_THAT(RenderLinePlot({{"", {1, INFINITY}, {1, 2}}}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("series 0 point 1")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("series 0 point 1")));
   PlotOptions log = o;
   log.log_y = true;
   EXPECT_THAT(RenderLinePlot({{"loss", {1, 2}, {0.5, 0.0}}}, log),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("log axis needs y > 0")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("log axis needs y > 0")));
 }
 
 TEST(PlotErrorsTest, BadOptionsAreRefused) {
   const std::vector<Series> s = {{"a", {0, 1}, {0, 1}}};
   PlotOptions o;
   o.width = 10;
-  EXPECT_THAT(RenderLinePlot(s, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("image size")));
+  EXPECT_THAT(RenderLinePlot(s, o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("image size")));
   o = {};
   o.smoothing = 1.0;
-  EXPECT_THAT(RenderLinePlot(s, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("smoothing")));
+  EXPECT_THAT(RenderLinePlot(s, o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("smoothing")));
   o = {};
   o.x_min = 3;
   o.x_max = 1;
-  EXPECT_THAT(RenderLinePlot(s, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x range")));
+  EXPECT_THAT(RenderLinePlot(s, o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("x range")));
   o = {};
   o.line_width = 0;
-  EXPECT_THAT(RenderLinePlot(s, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line_width")));
+  EXPECT_THAT(RenderLinePlot(s, o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                             HasSubstr("line_width")));
   EXPECT_THAT(RenderRocPlot(s, {0.5, 0.6}, PlotOptions()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2 AUC values for 1")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("2 AUC values for 1")));
 }
 
 TEST(PlotErrorsTest, UnwritablePathKeepsTheFileError) {
   const std::vector<Series> s = {{"a", {0, 1}, {0, 1}}};
-  const absl::Status status = WriteLinePlot(TempPath("no/such/folder/x.png"), s, PlotOptions());
+  const absl::Status status =
+      WriteLinePlot(TempPath("no/such/folder/x.png"), s, PlotOptions());
   EXPECT_FALSE(status.ok());
   EXPECT_THAT(std::string(status.message()), HasSubstr("no/such/folder/x.png"));
   EXPECT_FALSE(PathExists(TempPath("no/such/folder/x.png")));
@@ -319,20 +341,27 @@ TEST(PlotErrorsTest, BadMatricesAndBarsAreRefused) {
   EXPECT_THAT(RenderConfusionMatrix({}, {}, o),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
   EXPECT_THAT(RenderConfusionMatrix({{1, 2}, {3}}, {}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("row 1 has 1 entries")));
-  EXPECT_THAT(RenderConfusionMatrix({{1, -2}, {3, 4}}, {}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("entry (0, 1)")));
-  EXPECT_THAT(RenderConfusionMatrix({{1, 2}, {3, 4}}, {"a"}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 class names")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("row 1 has 1 entries")));
+  EXPECT_THAT(
+      RenderConfusionMatrix({{1, -2}, {3, 4}}, {}, o),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("entry (0, 1)")));
+  EXPECT_THAT(
+      RenderConfusionMatrix({{1, 2}, {3, 4}}, {"a"}, o),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 class names")));
   EXPECT_THAT(RenderBarChart({"a", "b"}, {{"s", {1}}}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 values for 2")));
-  EXPECT_THAT(RenderBarChart({}, {{"s", {}}}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no categories")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("1 values for 2")));
+  EXPECT_THAT(
+      RenderBarChart({}, {{"s", {}}}, o),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no categories")));
   EXPECT_THAT(RenderBarChart({"a"}, {{"s", {kNaN}}}, o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("value 0 is nan")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("value 0 is nan")));
 }
 
-// --- ROC, PR, confusion matrix, bars --------------------------------------------
+// --- ROC, PR, confusion matrix, bars
+// --------------------------------------------
 
 TEST(RocPlotTest, CurveAndChanceDiagonal) {
   PlotOptions o;
@@ -340,8 +369,9 @@ TEST(RocPlotTest, CurveAndChanceDiagonal) {
   o.width = 640;
   o.height = 640;
   // A perfect classifier: up the left edge, then along the top.
-  MVL_ASSERT_OK_AND_ASSIGN(RenderedPlot plot,
-                           RenderRocPlot({{"model", {0, 0, 1}, {0, 1, 1}}}, {1.0}, o));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      RenderedPlot plot,
+      RenderRocPlot({{"model", {0, 0, 1}, {0, 1, 1}}}, {1.0}, o));
   const PlotLayout& l = plot.layout;
   EXPECT_TRUE(RedNear(plot.image, l.ToPixel(0, 0.5)));
   EXPECT_TRUE(RedNear(plot.image, l.ToPixel(0.5, 1)));
@@ -363,7 +393,8 @@ TEST(PrecisionRecallPlotTest, DrawnAsStepsWithChanceLevel) {
   o.reference_y = {0.3};
   MVL_ASSERT_OK_AND_ASSIGN(
       RenderedPlot plot,
-      RenderPrecisionRecallPlot({{"model", {1.0, 0.5, 0.0}, {0.5, 1.0, 1.0}}}, {0.75}, o));
+      RenderPrecisionRecallPlot({{"model", {1.0, 0.5, 0.0}, {0.5, 1.0, 1.0}}},
+                                {0.75}, o));
   const PlotLayout& l = plot.layout;
   // Steps-post: from (1, 0.5) horizontally to recall 0.5, then up.
   EXPECT_TRUE(RedNear(plot.image, l.ToPixel(0.75, 0.5)));
@@ -382,18 +413,21 @@ TEST(ConfusionMatrixPlotTest, CellsShadedByRowShare) {
   PlotOptions o;
   o.width = 700;
   o.height = 600;
-  const std::vector<std::vector<double>> m = {{90, 10, 0}, {5, 5, 0}, {0, 0, 3}};
-  MVL_ASSERT_OK_AND_ASSIGN(RenderedPlot plot,
-                           RenderConfusionMatrix(m, {"benign", "malignant", "normal"}, o));
+  const std::vector<std::vector<double>> m = {
+      {90, 10, 0}, {5, 5, 0}, {0, 0, 3}};
+  MVL_ASSERT_OK_AND_ASSIGN(
+      RenderedPlot plot,
+      RenderConfusionMatrix(m, {"benign", "malignant", "normal"}, o));
   const PlotLayout& l = plot.layout;
   EXPECT_EQ(plot.image.cols, 700);
   EXPECT_EQ(plot.image.rows, 600);
   EXPECT_EQ(l.plot_area.width, l.plot_area.height);
   const int cell = l.plot_area.width / 3;
-  auto corner = [&](int row, int col) {  // a pixel near the cell's corner, away from text
-    return plot.image.at<cv::Vec3b>(l.plot_area.y + row * cell + 4,
-                                    l.plot_area.x + col * cell + 4);
-  };
+  auto corner =
+      [&](int row, int col) {  // a pixel near the cell's corner, away from text
+        return plot.image.at<cv::Vec3b>(l.plot_area.y + row * cell + 4,
+                                        l.plot_area.x + col * cell + 4);
+      };
   // Share 1.0 (row 2, col 2) is the darkest blue: RGB (8, 48, 107).
   EXPECT_NEAR(corner(2, 2)[2], 8, 2);
   EXPECT_NEAR(corner(2, 2)[1], 48, 2);
@@ -404,7 +438,8 @@ TEST(ConfusionMatrixPlotTest, CellsShadedByRowShare) {
   // Row 1 has equal shares (0.5): equal shades although the counts are small.
   EXPECT_EQ(corner(1, 0), corner(1, 1));
   // Count text is drawn in the cells (white on dark, dark on light).
-  const cv::Rect dark_cell(l.plot_area.x + 2 * cell, l.plot_area.y + 2 * cell, cell, cell);
+  const cv::Rect dark_cell(l.plot_area.x + 2 * cell, l.plot_area.y + 2 * cell,
+                           cell, cell);
   int white_ink = 0;
   for (int y = dark_cell.y; y < dark_cell.br().y; ++y) {
     for (int x = dark_cell.x; x < dark_cell.br().x; ++x) {
@@ -422,22 +457,26 @@ TEST(BarChartTest, BarsReachTheirValues) {
   o.title = "AUC per finding";
   MVL_ASSERT_OK_AND_ASSIGN(
       RenderedPlot plot,
-      RenderBarChart({"mass", "calcification"}, {{"B2", {0.58, 0.68}}, {"B5", {0.48, 0.61}}}, o));
+      RenderBarChart({"mass", "calcification"},
+                     {{"B2", {0.58, 0.68}}, {"B5", {0.48, 0.61}}}, o));
   const PlotLayout& l = plot.layout;
   EXPECT_EQ(l.y.min, 0.0);
   // Series 0 of category 1 spans x in [0.6, 1.0] and y in [0, 0.68].
   EXPECT_TRUE(IsRedish(PixelAt(plot.image, l.ToPixel(0.8, 0.34))));
   EXPECT_TRUE(IsRedish(PixelAt(plot.image, l.ToPixel(0.8, 0.66))));
   EXPECT_FALSE(IsRedish(PixelAt(plot.image, l.ToPixel(0.8, 0.72))));
-  const cv::Vec3b blue = PixelAt(plot.image, l.ToPixel(0.2, 0.2));  // series 1, category 0
+  const cv::Vec3b blue =
+      PixelAt(plot.image, l.ToPixel(0.2, 0.2));  // series 1, category 0
   EXPECT_GT(blue[0], 180);
   EXPECT_LT(blue[2], 90);
 }
 
-// --- Examples to look at -----------------------------------------------------------
+// --- Examples to look at
+// -----------------------------------------------------------
 
 TEST(PlotExamplesTest, WriteExampleCharts) {
-  const std::string dir = ExampleDir().empty() ? TempPath("examples") : ExampleDir();
+  const std::string dir =
+      ExampleDir().empty() ? TempPath("examples") : ExampleDir();
   MVL_ASSERT_OK(MakeDirectories(dir));
 
   // Loss curve: noisy training loss every step, validation every 250 steps.
@@ -468,58 +507,72 @@ TEST(PlotExamplesTest, WriteExampleCharts) {
   PlotOptions small = loss;  // thumbnails and large renders scale their text
   small.width = 400;
   small.height = 300;
-  MVL_EXPECT_OK(WriteLinePlot(dir + "/loss_curve_small.png", {train, val}, small));
+  MVL_EXPECT_OK(
+      WriteLinePlot(dir + "/loss_curve_small.png", {train, val}, small));
   PlotOptions large = loss;
   large.width = 1920;
   large.height = 1280;
   large.log_y = false;
   large.title = "Mammo-CLIP pretraining loss";
-  MVL_EXPECT_OK(WriteLinePlot(dir + "/loss_curve_large.png", {train, val}, large));
+  MVL_EXPECT_OK(
+      WriteLinePlot(dir + "/loss_curve_large.png", {train, val}, large));
 
   // ROC curves of two models.
   PlotOptions roc;
   roc.width = 720;
   roc.height = 640;
   roc.title = "RSNA malignancy, per breast";
-  MVL_EXPECT_OK(WriteRocPlot(
-      dir + "/roc.png",
-      {{"EfficientNet-B5", {0, 0, 0.05, 0.1, 0.2, 0.4, 0.7, 1}, {0, 0.3, 0.52, 0.66, 0.8, 0.9, 0.97, 1}},
-       {"EfficientNet-B2", {0, 0.1, 0.3, 0.5, 0.8, 1}, {0, 0.35, 0.6, 0.78, 0.93, 1}}},
-      {0.873, 0.751}, roc));
+  MVL_EXPECT_OK(WriteRocPlot(dir + "/roc.png",
+                             {{"EfficientNet-B5",
+                               {0, 0, 0.05, 0.1, 0.2, 0.4, 0.7, 1},
+                               {0, 0.3, 0.52, 0.66, 0.8, 0.9, 0.97, 1}},
+                              {"EfficientNet-B2",
+                               {0, 0.1, 0.3, 0.5, 0.8, 1},
+                               {0, 0.35, 0.6, 0.78, 0.93, 1}}},
+                             {0.873, 0.751}, roc));
   PlotOptions pr = roc;
   pr.title = "VinDr mass";
   pr.reference_y = {0.11};
-  MVL_EXPECT_OK(WritePrecisionRecallPlot(
-      dir + "/precision_recall.png",
-      {{"B5", {1, 0.9, 0.7, 0.5, 0.3, 0.1, 0}, {0.11, 0.2, 0.32, 0.45, 0.6, 0.8, 1}}}, {0.41}, pr));
+  MVL_EXPECT_OK(
+      WritePrecisionRecallPlot(dir + "/precision_recall.png",
+                               {{"B5",
+                                 {1, 0.9, 0.7, 0.5, 0.3, 0.1, 0},
+                                 {0.11, 0.2, 0.32, 0.45, 0.6, 0.8, 1}}},
+                               {0.41}, pr));
 
   PlotOptions cm;
   cm.width = 760;
   cm.height = 640;
   cm.title = "VinDr density (test split)";
-  MVL_EXPECT_OK(WriteConfusionMatrix(dir + "/confusion_matrix.png",
-                                     {{12, 7, 1, 0}, {9, 301, 75, 2}, {2, 150, 2810, 180},
-                                      {0, 4, 160, 380}},
-                                     {"A", "B", "C", "D"}, cm));
+  MVL_EXPECT_OK(WriteConfusionMatrix(
+      dir + "/confusion_matrix.png",
+      {{12, 7, 1, 0}, {9, 301, 75, 2}, {2, 150, 2810, 180}, {0, 4, 160, 380}},
+      {"A", "B", "C", "D"}, cm));
   // Seven ordinal classes with long names: names shrink to their column.
   std::vector<std::vector<double>> birads(7, std::vector<double>(7, 0.0));
   std::vector<std::string> birads_names;
   for (int i = 0; i < 7; ++i) {
     birads_names.push_back("BI-RADS " + std::to_string(i));
-    for (int j = 0; j < 7; ++j) birads[i][j] = i == j ? 40 + 13 * i : std::max(0, 9 - 3 * std::abs(i - j));
+    for (int j = 0; j < 7; ++j)
+      birads[i][j] =
+          i == j ? 40 + 13 * i : std::max(0, 9 - 3 * std::abs(i - j));
   }
   cm.title = "EMBED BI-RADS, zero-shot";
-  MVL_EXPECT_OK(WriteConfusionMatrix(dir + "/confusion_matrix_birads.png", birads, birads_names, cm));
+  MVL_EXPECT_OK(WriteConfusionMatrix(dir + "/confusion_matrix_birads.png",
+                                     birads, birads_names, cm));
   PlotOptions bars;
   bars.title = "Zero-shot AUC";
   bars.y_label = "AUC";
-  MVL_EXPECT_OK(WriteBarChart(dir + "/bars.png", {"calcification", "mass", "malignancy"},
-                              {{"B2", {0.68, 0.58, 0.60}}, {"B5", {0.61, 0.48, 0.62}},
+  MVL_EXPECT_OK(WriteBarChart(dir + "/bars.png",
+                              {"calcification", "mass", "malignancy"},
+                              {{"B2", {0.68, 0.58, 0.60}},
+                               {"B5", {0.61, 0.48, 0.62}},
                                {"B5 + VinDr", {0.62, 0.76, 0.60}}},
                               bars));
-  for (const char* name : {"loss_curve", "loss_curve_log", "loss_curve_small",
-                           "loss_curve_large", "roc", "precision_recall",
-                           "confusion_matrix", "confusion_matrix_birads", "bars"}) {
+  for (const char* name :
+       {"loss_curve", "loss_curve_log", "loss_curve_small", "loss_curve_large",
+        "roc", "precision_recall", "confusion_matrix",
+        "confusion_matrix_birads", "bars"}) {
     const cv::Mat img = cv::imread(dir + "/" + name + ".png", cv::IMREAD_COLOR);
     EXPECT_FALSE(img.empty()) << name;
   }

@@ -64,10 +64,10 @@ struct RocCurveOptions {
 
 // The ROC curve. Without negatives (positives) in y_true, `fpr` (`tpr`) is
 // all NaN, as in scikit-learn.
-absl::StatusOr<RocCurve> ComputeRocCurve(absl::Span<const int> y_true,
-                                         absl::Span<const double> y_score,
-                                         const RocCurveOptions& options = {},
-                                         absl::Span<const double> sample_weight = {});
+absl::StatusOr<RocCurve> ComputeRocCurve(
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    const RocCurveOptions& options = {},
+    absl::Span<const double> sample_weight = {});
 
 struct RocAucOptions {
   // In (0, 1]. Below 1: McClish-standardised partial AUC over FPR in
@@ -101,9 +101,9 @@ absl::StatusOr<PrecisionRecallCurve> ComputePrecisionRecallCurve(
 // Average precision, `average_precision_score`: sum over thresholds of
 // (R_n - R_{n-1}) * P_n, no interpolation. FailedPrecondition without
 // positives in y_true.
-absl::StatusOr<double> AveragePrecision(absl::Span<const int> y_true,
-                                        absl::Span<const double> y_score,
-                                        absl::Span<const double> sample_weight = {});
+absl::StatusOr<double> AveragePrecision(
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    absl::Span<const double> sample_weight = {});
 
 enum class MulticlassScheme {
   kOneVsRest,  // multi_class="ovr": class c against all others.
@@ -135,7 +135,8 @@ struct MulticlassAuc {
 // InvalidArgument); y_true values are column indices 0..K-1. A class absent
 // from y_true gives FailedPrecondition naming it. OvO takes no sample weights.
 absl::StatusOr<MulticlassAuc> MulticlassRocAuc(
-    absl::Span<const int> y_true, const std::vector<std::vector<double>>& y_score,
+    absl::Span<const int> y_true,
+    const std::vector<std::vector<double>>& y_score,
     const MulticlassAucOptions& options = {},
     absl::Span<const double> sample_weight = {});
 
@@ -169,14 +170,14 @@ struct OperatingPointOptions {
 // Sensitivity at a fixed specificity `target` in [0, 1]. FailedPrecondition
 // if y_true holds one class only.
 absl::StatusOr<OperatingPoint> SensitivityAtSpecificity(
-    absl::Span<const int> y_true, absl::Span<const double> y_score, double target,
-    const OperatingPointOptions& options = {},
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    double target, const OperatingPointOptions& options = {},
     absl::Span<const double> sample_weight = {});
 
 // Specificity at a fixed sensitivity `target` in [0, 1].
 absl::StatusOr<OperatingPoint> SpecificityAtSensitivity(
-    absl::Span<const int> y_true, absl::Span<const double> y_score, double target,
-    const OperatingPointOptions& options = {},
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    double target, const OperatingPointOptions& options = {},
     absl::Span<const double> sample_weight = {});
 
 // ---------------------------------------------------------------------------
@@ -190,10 +191,9 @@ absl::StatusOr<double> Accuracy(absl::Span<const int> y_true,
 // Mean per-class recall (`balanced_accuracy_score`). Classes that occur only
 // in y_pred are ignored (scikit-learn warns). `adjusted` rescales so that
 // chance is 0 and perfect is 1.
-absl::StatusOr<double> BalancedAccuracy(absl::Span<const int> y_true,
-                                        absl::Span<const int> y_pred,
-                                        bool adjusted = false,
-                                        absl::Span<const double> sample_weight = {});
+absl::StatusOr<double> BalancedAccuracy(
+    absl::Span<const int> y_true, absl::Span<const int> y_pred,
+    bool adjusted = false, absl::Span<const double> sample_weight = {});
 
 enum class ConfusionNormalization {
   kNone,
@@ -235,7 +235,7 @@ enum class Average {
 enum class ZeroDivision {
   kWarn,  // scikit-learn's default "warn": 0 (we do not log a warning)
   kZero,
-  kOne,   // e.g. FPN-MIL's weighted F1 uses zero_division=1
+  kOne,  // e.g. FPN-MIL's weighted F1 uses zero_division=1
 };
 
 struct PrecisionRecallFOptions {
@@ -279,7 +279,8 @@ struct CohenKappaOptions {
 // Cohen's kappa between two raters (`cohen_kappa_score`); quadratic weights
 // suit ordinal labels such as density or BI-RADS. NaN when the expected
 // disagreement is 0 (both raters use one and the same label).
-absl::StatusOr<double> CohenKappa(absl::Span<const int> y1, absl::Span<const int> y2,
+absl::StatusOr<double> CohenKappa(absl::Span<const int> y1,
+                                  absl::Span<const int> y2,
                                   const CohenKappaOptions& options = {},
                                   absl::Span<const double> sample_weight = {});
 
@@ -287,11 +288,11 @@ absl::StatusOr<double> CohenKappa(absl::Span<const int> y1, absl::Span<const int
 // denominator are NaN.
 struct BinaryRates {
   double tp = 0, fp = 0, tn = 0, fn = 0;  // (weighted) counts
-  double sensitivity = 0;  // tp / (tp + fn)
-  double specificity = 0;  // tn / (tn + fp)
-  double ppv = 0;          // tp / (tp + fp)
-  double npv = 0;          // tn / (tn + fn)
-  double f1 = 0;           // 2 tp / (2 tp + fp + fn)
+  double sensitivity = 0;                 // tp / (tp + fn)
+  double specificity = 0;                 // tn / (tn + fp)
+  double ppv = 0;                         // tp / (tp + fp)
+  double npv = 0;                         // tn / (tn + fn)
+  double f1 = 0;                          // 2 tp / (2 tp + fp + fn)
 };
 
 absl::StatusOr<BinaryRates> ComputeBinaryRates(
@@ -300,7 +301,8 @@ absl::StatusOr<BinaryRates> ComputeBinaryRates(
 
 // Hard predictions from scores: 1 where score > threshold (FPN-MIL's
 // `prob > 0.5`), else 0.
-std::vector<int> Binarize(absl::Span<const double> y_score, double threshold = 0.5);
+std::vector<int> Binarize(absl::Span<const double> y_score,
+                          double threshold = 0.5);
 
 // Index of the largest entry of each row (first one on ties, as np.argmax).
 std::vector<int> ArgmaxRows(const std::vector<std::vector<double>>& scores);

@@ -36,11 +36,13 @@ uint64_t SplitMix64::Below(uint64_t n) {
 absl::StatusOr<double> Quantile(std::vector<double> values, double q) {
   if (values.empty()) return absl::InvalidArgumentError("quantile: no values");
   if (!(q >= 0.0 && q <= 1.0)) {
-    return absl::InvalidArgumentError(absl::StrCat("quantile: q must be in [0, 1], got ", q));
+    return absl::InvalidArgumentError(
+        absl::StrCat("quantile: q must be in [0, 1], got ", q));
   }
   for (size_t i = 0; i < values.size(); ++i) {
     if (std::isnan(values[i])) {
-      return absl::InvalidArgumentError(absl::StrCat("quantile: value ", i, " is NaN"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("quantile: value ", i, " is NaN"));
     }
   }
   std::sort(values.begin(), values.end());
@@ -60,19 +62,21 @@ absl::StatusOr<double> Quantile(std::vector<double> values, double q) {
 absl::StatusOr<ConfidenceInterval> BootstrapConfidenceInterval(
     int n, const ResampledMetric& metric, const BootstrapOptions& options,
     absl::Span<const int> strata) {
-  if (n < 1) return absl::InvalidArgumentError(absl::StrCat("bootstrap: n must be >= 1, got ", n));
-  if (options.num_resamples < 1) {
+  if (n < 1)
     return absl::InvalidArgumentError(
-        absl::StrCat("bootstrap: num_resamples must be >= 1, got ", options.num_resamples));
+        absl::StrCat("bootstrap: n must be >= 1, got ", n));
+  if (options.num_resamples < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bootstrap: num_resamples must be >= 1, got ", options.num_resamples));
   }
   if (!(options.confidence > 0.0 && options.confidence < 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bootstrap: confidence must be in (0, 1), got ", options.confidence));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bootstrap: confidence must be in (0, 1), got ", options.confidence));
   }
   if (options.stratified && strata.size() != static_cast<size_t>(n)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "bootstrap: stratified resampling needs one stratum per sample; got ", strata.size(),
-        " for ", n, " samples"));
+        "bootstrap: stratified resampling needs one stratum per sample; got ",
+        strata.size(), " for ", n, " samples"));
   }
 
   ConfidenceInterval ci;
@@ -82,12 +86,14 @@ absl::StatusOr<ConfidenceInterval> BootstrapConfidenceInterval(
     absl::StatusOr<double> estimate = metric(indices);
     if (!estimate.ok()) return estimate.status();
     if (std::isnan(*estimate)) {
-      return absl::FailedPreconditionError("bootstrap: the metric is NaN on the full sample");
+      return absl::FailedPreconditionError(
+          "bootstrap: the metric is NaN on the full sample");
     }
     ci.estimate = *estimate;
   }
 
-  std::map<int, std::vector<int>> members;  // ascending stratum, ascending index
+  std::map<int, std::vector<int>>
+      members;  // ascending stratum, ascending index
   if (options.stratified) {
     for (int i = 0; i < n; ++i) members[strata[i]].push_back(i);
   }
@@ -98,10 +104,12 @@ absl::StatusOr<ConfidenceInterval> BootstrapConfidenceInterval(
     if (options.stratified) {
       size_t k = 0;
       for (const auto& [stratum, ids] : members) {
-        for (size_t j = 0; j < ids.size(); ++j) indices[k++] = ids[rng.Below(ids.size())];
+        for (size_t j = 0; j < ids.size(); ++j)
+          indices[k++] = ids[rng.Below(ids.size())];
       }
     } else {
-      for (int& index : indices) index = static_cast<int>(rng.Below(static_cast<uint64_t>(n)));
+      for (int& index : indices)
+        index = static_cast<int>(rng.Below(static_cast<uint64_t>(n)));
     }
     absl::StatusOr<double> value = metric(indices);
     if (!value.ok()) {
@@ -119,8 +127,9 @@ absl::StatusOr<ConfidenceInterval> BootstrapConfidenceInterval(
   }
   ci.num_resamples_used = static_cast<int>(values.size());
   if (values.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "bootstrap: the metric is undefined on all ", options.num_resamples, " resamples"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("bootstrap: the metric is undefined on all ",
+                     options.num_resamples, " resamples"));
   }
   const double alpha = (1.0 - options.confidence) / 2.0;
   MVL_ASSIGN_OR_RETURN(ci.lower, Quantile(values, alpha));
@@ -128,12 +137,13 @@ absl::StatusOr<ConfidenceInterval> BootstrapConfidenceInterval(
   return ci;
 }
 
-absl::StatusOr<ConfidenceInterval> BootstrapRocAuc(absl::Span<const int> y_true,
-                                                   absl::Span<const double> y_score,
-                                                   const BootstrapOptions& options) {
+absl::StatusOr<ConfidenceInterval> BootstrapRocAuc(
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    const BootstrapOptions& options) {
   if (y_true.size() != y_score.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("roc_auc: y_true has ", y_true.size(),
-                                                   " entries but y_score has ", y_score.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("roc_auc: y_true has ", y_true.size(),
+                     " entries but y_score has ", y_score.size()));
   }
   std::vector<int> y;
   std::vector<double> s;
@@ -146,8 +156,9 @@ absl::StatusOr<ConfidenceInterval> BootstrapRocAuc(absl::Span<const int> y_true,
     }
     return RocAuc(y, s);
   };
-  return BootstrapConfidenceInterval(static_cast<int>(y_true.size()), metric, options,
-                                     options.stratified ? y_true : absl::Span<const int>());
+  return BootstrapConfidenceInterval(
+      static_cast<int>(y_true.size()), metric, options,
+      options.stratified ? y_true : absl::Span<const int>());
 }
 
 }  // namespace mammovl::eval

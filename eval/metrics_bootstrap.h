@@ -34,8 +34,8 @@ class SplitMix64 {
 absl::StatusOr<double> Quantile(std::vector<double> values, double q);
 
 struct BootstrapOptions {
-  int num_resamples = 1000;   // >= 1
-  double confidence = 0.95;   // in (0, 1): the interval's coverage
+  int num_resamples = 1000;  // >= 1
+  double confidence = 0.95;  // in (0, 1): the interval's coverage
   uint64_t seed = 0;
   // Resample within each stratum (e.g. class label) separately, keeping the
   // class balance of the data; needs `strata`, one value per sample.
@@ -53,7 +53,8 @@ struct ConfidenceInterval {
 };
 
 // A metric evaluated on the samples at `indices` (with repetitions).
-using ResampledMetric = std::function<absl::StatusOr<double>(absl::Span<const int> indices)>;
+using ResampledMetric =
+    std::function<absl::StatusOr<double>(absl::Span<const int> indices)>;
 
 // Percentile-bootstrap interval of `metric` over `n` samples. Resample r
 // draws n indices uniformly with replacement (stratified: for each stratum in
@@ -68,9 +69,9 @@ absl::StatusOr<ConfidenceInterval> BootstrapConfidenceInterval(
 
 // Convenience: the interval of binary ROC AUC; with `options.stratified` the
 // strata are the labels.
-absl::StatusOr<ConfidenceInterval> BootstrapRocAuc(absl::Span<const int> y_true,
-                                                   absl::Span<const double> y_score,
-                                                   const BootstrapOptions& options = {});
+absl::StatusOr<ConfidenceInterval> BootstrapRocAuc(
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    const BootstrapOptions& options = {});
 
 }  // namespace mammovl::eval
 

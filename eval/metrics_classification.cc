@@ -25,12 +25,15 @@ using internal::WeightAt;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-absl::Status CheckPredictionInputs(absl::string_view metric, absl::string_view a_name,
-                                   absl::Span<const int> a, absl::string_view b_name,
+absl::Status CheckPredictionInputs(absl::string_view metric,
+                                   absl::string_view a_name,
+                                   absl::Span<const int> a,
+                                   absl::string_view b_name,
                                    absl::Span<const int> b,
                                    absl::Span<const double> sample_weight) {
   MVL_RETURN_IF_ERROR(CheckNonEmpty(metric, a_name, a.size()));
-  MVL_RETURN_IF_ERROR(CheckSameLength(metric, a_name, a.size(), b_name, b.size()));
+  MVL_RETURN_IF_ERROR(
+      CheckSameLength(metric, a_name, a.size(), b_name, b.size()));
   return CheckSampleWeight(metric, sample_weight, a.size());
 }
 
@@ -41,12 +44,13 @@ std::vector<int> UnionLabels(absl::Span<const int> a, absl::Span<const int> b) {
   return std::vector<int>(labels.begin(), labels.end());
 }
 
-absl::Status CheckUniqueLabels(absl::string_view metric, const std::vector<int>& labels) {
+absl::Status CheckUniqueLabels(absl::string_view metric,
+                               const std::vector<int>& labels) {
   std::set<int> seen;
   for (int label : labels) {
     if (!seen.insert(label).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(metric, ": label ", label, " is listed twice in labels"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          metric, ": label ", label, " is listed twice in labels"));
     }
   }
   return absl::OkStatus();
@@ -54,8 +58,9 @@ absl::Status CheckUniqueLabels(absl::string_view metric, const std::vector<int>&
 
 // The unnormalised (weighted) confusion matrix over `labels`, rows = y_true.
 absl::StatusOr<std::vector<std::vector<double>>> CountConfusion(
-    absl::string_view metric, absl::Span<const int> y_true, absl::Span<const int> y_pred,
-    const std::vector<int>& labels, absl::Span<const double> sample_weight) {
+    absl::string_view metric, absl::Span<const int> y_true,
+    absl::Span<const int> y_pred, const std::vector<int>& labels,
+    absl::Span<const double> sample_weight) {
   std::map<int, size_t> index;
   for (size_t i = 0; i < labels.size(); ++i) index[labels[i]] = i;
   bool any_true_listed = false;
@@ -64,7 +69,8 @@ absl::StatusOr<std::vector<std::vector<double>>> CountConfusion(
     return absl::InvalidArgumentError(
         absl::StrCat(metric, ": none of the given labels occurs in y_true"));
   }
-  std::vector<std::vector<double>> counts(labels.size(), std::vector<double>(labels.size(), 0.0));
+  std::vector<std::vector<double>> counts(
+      labels.size(), std::vector<double>(labels.size(), 0.0));
   for (size_t i = 0; i < y_true.size(); ++i) {
     const auto t = index.find(y_true[i]);
     const auto p = index.find(y_pred[i]);
@@ -88,10 +94,13 @@ double TotalSum(const std::vector<std::vector<double>>& m) {
   return PairwiseSum(flat);
 }
 
-double ZeroDivisionValue(ZeroDivision z) { return z == ZeroDivision::kOne ? 1.0 : 0.0; }
+double ZeroDivisionValue(ZeroDivision z) {
+  return z == ZeroDivision::kOne ? 1.0 : 0.0;
+}
 
 // `_prf_divide`.
-std::vector<double> PrfDivide(const std::vector<double>& num, const std::vector<double>& den,
+std::vector<double> PrfDivide(const std::vector<double>& num,
+                              const std::vector<double>& den,
                               ZeroDivision zero_division) {
   std::vector<double> out(num.size());
   for (size_t i = 0; i < num.size(); ++i) {
@@ -102,25 +111,27 @@ std::vector<double> PrfDivide(const std::vector<double>& num, const std::vector<
 
 }  // namespace
 
-absl::StatusOr<double> Accuracy(absl::Span<const int> y_true, absl::Span<const int> y_pred,
+absl::StatusOr<double> Accuracy(absl::Span<const int> y_true,
+                                absl::Span<const int> y_pred,
                                 absl::Span<const double> sample_weight) {
-  MVL_RETURN_IF_ERROR(
-      CheckPredictionInputs("accuracy", "y_true", y_true, "y_pred", y_pred, sample_weight));
+  MVL_RETURN_IF_ERROR(CheckPredictionInputs("accuracy", "y_true", y_true,
+                                            "y_pred", y_pred, sample_weight));
   std::vector<double> correct(y_true.size());
-  for (size_t i = 0; i < y_true.size(); ++i) correct[i] = y_true[i] == y_pred[i] ? 1.0 : 0.0;
+  for (size_t i = 0; i < y_true.size(); ++i)
+    correct[i] = y_true[i] == y_pred[i] ? 1.0 : 0.0;
   if (sample_weight.empty()) return internal::Mean(correct);
   return internal::WeightedAverage(correct, sample_weight);
 }
 
-absl::StatusOr<double> BalancedAccuracy(absl::Span<const int> y_true,
-                                        absl::Span<const int> y_pred, bool adjusted,
-                                        absl::Span<const double> sample_weight) {
+absl::StatusOr<double> BalancedAccuracy(
+    absl::Span<const int> y_true, absl::Span<const int> y_pred, bool adjusted,
+    absl::Span<const double> sample_weight) {
   constexpr absl::string_view kMetric = "balanced_accuracy";
-  MVL_RETURN_IF_ERROR(
-      CheckPredictionInputs(kMetric, "y_true", y_true, "y_pred", y_pred, sample_weight));
+  MVL_RETURN_IF_ERROR(CheckPredictionInputs(kMetric, "y_true", y_true, "y_pred",
+                                            y_pred, sample_weight));
   const std::vector<int> labels = UnionLabels(y_true, y_pred);
-  MVL_ASSIGN_OR_RETURN(auto counts,
-                       CountConfusion(kMetric, y_true, y_pred, labels, sample_weight));
+  MVL_ASSIGN_OR_RETURN(auto counts, CountConfusion(kMetric, y_true, y_pred,
+                                                   labels, sample_weight));
   std::vector<double> per_class;
   for (size_t i = 0; i < labels.size(); ++i) {
     const double row = RowSum(counts[i]);
@@ -143,15 +154,17 @@ absl::StatusOr<double> BalancedAccuracy(absl::Span<const int> y_true,
 
 absl::StatusOr<ConfusionMatrix> ComputeConfusionMatrix(
     absl::Span<const int> y_true, absl::Span<const int> y_pred,
-    const ConfusionMatrixOptions& options, absl::Span<const double> sample_weight) {
+    const ConfusionMatrixOptions& options,
+    absl::Span<const double> sample_weight) {
   constexpr absl::string_view kMetric = "confusion_matrix";
-  MVL_RETURN_IF_ERROR(
-      CheckPredictionInputs(kMetric, "y_true", y_true, "y_pred", y_pred, sample_weight));
+  MVL_RETURN_IF_ERROR(CheckPredictionInputs(kMetric, "y_true", y_true, "y_pred",
+                                            y_pred, sample_weight));
   ConfusionMatrix cm;
-  cm.labels = options.labels.empty() ? UnionLabels(y_true, y_pred) : options.labels;
+  cm.labels =
+      options.labels.empty() ? UnionLabels(y_true, y_pred) : options.labels;
   MVL_RETURN_IF_ERROR(CheckUniqueLabels(kMetric, cm.labels));
-  MVL_ASSIGN_OR_RETURN(cm.counts,
-                       CountConfusion(kMetric, y_true, y_pred, cm.labels, sample_weight));
+  MVL_ASSIGN_OR_RETURN(cm.counts, CountConfusion(kMetric, y_true, y_pred,
+                                                 cm.labels, sample_weight));
   const size_t k = cm.labels.size();
   auto divide = [](double a, double b) {
     const double q = a / b;
@@ -187,10 +200,11 @@ absl::StatusOr<ConfusionMatrix> ComputeConfusionMatrix(
 
 absl::StatusOr<PrecisionRecallF> ComputePrecisionRecallF(
     absl::Span<const int> y_true, absl::Span<const int> y_pred,
-    const PrecisionRecallFOptions& options, absl::Span<const double> sample_weight) {
+    const PrecisionRecallFOptions& options,
+    absl::Span<const double> sample_weight) {
   constexpr absl::string_view kMetric = "precision_recall_f";
-  MVL_RETURN_IF_ERROR(
-      CheckPredictionInputs(kMetric, "y_true", y_true, "y_pred", y_pred, sample_weight));
+  MVL_RETURN_IF_ERROR(CheckPredictionInputs(kMetric, "y_true", y_true, "y_pred",
+                                            y_pred, sample_weight));
   if (!(options.beta >= 0.0)) {
     return absl::InvalidArgumentError(
         absl::StrCat(kMetric, ": beta must be >= 0, got ", options.beta));
@@ -200,15 +214,15 @@ absl::StatusOr<PrecisionRecallF> ComputePrecisionRecallF(
   if (options.average == Average::kBinary) {
     if (present.size() > 2) {
       return absl::InvalidArgumentError(absl::StrCat(
-          kMetric, ": average=binary needs at most 2 distinct labels, found ", present.size(),
-          "; use micro, macro, weighted or none"));
+          kMetric, ": average=binary needs at most 2 distinct labels, found ",
+          present.size(), "; use micro, macro, weighted or none"));
     }
-    const bool has_pos =
-        std::find(present.begin(), present.end(), options.pos_label) != present.end();
+    const bool has_pos = std::find(present.begin(), present.end(),
+                                   options.pos_label) != present.end();
     if (!has_pos && present.size() == 2) {
-      return absl::InvalidArgumentError(absl::StrCat(kMetric, ": pos_label ", options.pos_label,
-                                                     " is not one of the labels ", present[0],
-                                                     ", ", present[1]));
+      return absl::InvalidArgumentError(absl::StrCat(
+          kMetric, ": pos_label ", options.pos_label,
+          " is not one of the labels ", present[0], ", ", present[1]));
     }
     r.labels = {options.pos_label};
   } else {
@@ -228,7 +242,8 @@ absl::StatusOr<PrecisionRecallF> ComputePrecisionRecallF(
     if (t != index.end() && y_true[i] == y_pred[i]) tp_sum[t->second] += w;
   }
   const double beta2 = options.beta * options.beta;
-  auto f_scores = [&](const std::vector<double>& precision, const std::vector<double>& recall) {
+  auto f_scores = [&](const std::vector<double>& precision,
+                      const std::vector<double>& recall) {
     std::vector<double> f(precision.size());
     for (size_t i = 0; i < f.size(); ++i) {
       if (std::isinf(options.beta)) {
@@ -260,7 +275,8 @@ absl::StatusOr<PrecisionRecallF> ComputePrecisionRecallF(
       const std::vector<double> pred = {PairwiseSum(pred_sum)};
       const std::vector<double> truth = {PairwiseSum(true_sum)};
       const std::vector<double> p = PrfDivide(tp, pred, options.zero_division);
-      const std::vector<double> rc = PrfDivide(tp, truth, options.zero_division);
+      const std::vector<double> rc =
+          PrfDivide(tp, truth, options.zero_division);
       r.avg_precision = p[0];
       r.avg_recall = rc[0];
       r.avg_f_score = f_scores(p, rc)[0];
@@ -289,14 +305,18 @@ absl::StatusOr<PrecisionRecallF> ComputePrecisionRecallF(
   return r;
 }
 
-absl::StatusOr<double> CohenKappa(absl::Span<const int> y1, absl::Span<const int> y2,
+absl::StatusOr<double> CohenKappa(absl::Span<const int> y1,
+                                  absl::Span<const int> y2,
                                   const CohenKappaOptions& options,
                                   absl::Span<const double> sample_weight) {
   constexpr absl::string_view kMetric = "cohen_kappa";
-  MVL_RETURN_IF_ERROR(CheckPredictionInputs(kMetric, "y1", y1, "y2", y2, sample_weight));
-  const std::vector<int> labels = options.labels.empty() ? UnionLabels(y1, y2) : options.labels;
+  MVL_RETURN_IF_ERROR(
+      CheckPredictionInputs(kMetric, "y1", y1, "y2", y2, sample_weight));
+  const std::vector<int> labels =
+      options.labels.empty() ? UnionLabels(y1, y2) : options.labels;
   MVL_RETURN_IF_ERROR(CheckUniqueLabels(kMetric, labels));
-  MVL_ASSIGN_OR_RETURN(auto confusion, CountConfusion(kMetric, y1, y2, labels, sample_weight));
+  MVL_ASSIGN_OR_RETURN(auto confusion,
+                       CountConfusion(kMetric, y1, y2, labels, sample_weight));
   const size_t k = labels.size();
   std::vector<double> sum0(k), sum1(k);
   for (size_t i = 0; i < k; ++i) {
@@ -328,12 +348,12 @@ absl::StatusOr<double> CohenKappa(absl::Span<const int> y1, absl::Span<const int
   return 1.0 - PairwiseSum(observed) / PairwiseSum(expected);
 }
 
-absl::StatusOr<BinaryRates> ComputeBinaryRates(absl::Span<const int> y_true,
-                                               absl::Span<const int> y_pred,
-                                               absl::Span<const double> sample_weight) {
+absl::StatusOr<BinaryRates> ComputeBinaryRates(
+    absl::Span<const int> y_true, absl::Span<const int> y_pred,
+    absl::Span<const double> sample_weight) {
   constexpr absl::string_view kMetric = "binary_rates";
-  MVL_RETURN_IF_ERROR(
-      CheckPredictionInputs(kMetric, "y_true", y_true, "y_pred", y_pred, sample_weight));
+  MVL_RETURN_IF_ERROR(CheckPredictionInputs(kMetric, "y_true", y_true, "y_pred",
+                                            y_pred, sample_weight));
   MVL_RETURN_IF_ERROR(internal::CheckBinaryLabels(kMetric, "y_true", y_true));
   MVL_RETURN_IF_ERROR(internal::CheckBinaryLabels(kMetric, "y_pred", y_pred));
   BinaryRates r;
@@ -356,7 +376,8 @@ absl::StatusOr<BinaryRates> ComputeBinaryRates(absl::Span<const int> y_true,
 
 std::vector<int> Binarize(absl::Span<const double> y_score, double threshold) {
   std::vector<int> out(y_score.size());
-  for (size_t i = 0; i < y_score.size(); ++i) out[i] = y_score[i] > threshold ? 1 : 0;
+  for (size_t i = 0; i < y_score.size(); ++i)
+    out[i] = y_score[i] > threshold ? 1 : 0;
   return out;
 }
 
@@ -365,16 +386,19 @@ std::vector<int> ArgmaxRows(const std::vector<std::vector<double>>& scores) {
   for (size_t i = 0; i < scores.size(); ++i) {
     const auto& row = scores[i];
     if (row.empty()) continue;
-    out[i] = static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin());
+    out[i] = static_cast<int>(std::max_element(row.begin(), row.end()) -
+                              row.begin());
   }
   return out;
 }
 
 absl::StatusOr<double> ProbabilisticFBeta(absl::Span<const int> y_true,
-                                          absl::Span<const double> y_prob, double beta) {
+                                          absl::Span<const double> y_prob,
+                                          double beta) {
   constexpr absl::string_view kMetric = "probabilistic_f_beta";
   MVL_RETURN_IF_ERROR(CheckNonEmpty(kMetric, "y_true", y_true.size()));
-  MVL_RETURN_IF_ERROR(CheckSameLength(kMetric, "y_true", y_true.size(), "y_prob", y_prob.size()));
+  MVL_RETURN_IF_ERROR(CheckSameLength(kMetric, "y_true", y_true.size(),
+                                      "y_prob", y_prob.size()));
   MVL_RETURN_IF_ERROR(internal::CheckBinaryLabels(kMetric, "y_true", y_true));
   MVL_RETURN_IF_ERROR(internal::CheckFinite(kMetric, "y_prob", y_prob));
   if (!(beta > 0.0) || std::isinf(beta)) {
@@ -392,8 +416,8 @@ absl::StatusOr<double> ProbabilisticFBeta(absl::Span<const int> y_true,
     }
   }
   if (positives == 0.0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(kMetric, ": no positive samples in y_true; the score is not defined"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        kMetric, ": no positive samples in y_true; the score is not defined"));
   }
   if (ctp + cfp == 0.0) return 0.0;
   const double precision = ctp / (ctp + cfp);

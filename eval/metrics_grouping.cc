@@ -9,16 +9,16 @@
 
 namespace mammovl::eval {
 
-absl::StatusOr<GroupedScores> AggregateByGroup(absl::Span<const std::string> group_ids,
-                                               absl::Span<const double> scores,
-                                               absl::Span<const int> labels,
-                                               const GroupAggregationOptions& options) {
+absl::StatusOr<GroupedScores> AggregateByGroup(
+    absl::Span<const std::string> group_ids, absl::Span<const double> scores,
+    absl::Span<const int> labels, const GroupAggregationOptions& options) {
   constexpr absl::string_view kWhat = "aggregate_by_group";
-  MVL_RETURN_IF_ERROR(internal::CheckNonEmpty(kWhat, "group_ids", group_ids.size()));
   MVL_RETURN_IF_ERROR(
-      internal::CheckSameLength(kWhat, "group_ids", group_ids.size(), "scores", scores.size()));
-  MVL_RETURN_IF_ERROR(
-      internal::CheckSameLength(kWhat, "group_ids", group_ids.size(), "labels", labels.size()));
+      internal::CheckNonEmpty(kWhat, "group_ids", group_ids.size()));
+  MVL_RETURN_IF_ERROR(internal::CheckSameLength(
+      kWhat, "group_ids", group_ids.size(), "scores", scores.size()));
+  MVL_RETURN_IF_ERROR(internal::CheckSameLength(
+      kWhat, "group_ids", group_ids.size(), "labels", labels.size()));
   MVL_RETURN_IF_ERROR(internal::CheckFinite(kWhat, "scores", scores));
   MVL_RETURN_IF_ERROR(internal::CheckBinaryLabels(kWhat, "labels", labels));
 
@@ -32,7 +32,8 @@ absl::StatusOr<GroupedScores> AggregateByGroup(absl::Span<const std::string> gro
   std::map<std::string, Group> groups;
   for (size_t i = 0; i < group_ids.size(); ++i) {
     if (group_ids[i].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(kWhat, ": group id of row ", i, " is empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(kWhat, ": group id of row ", i, " is empty"));
     }
     auto [it, inserted] = groups.try_emplace(group_ids[i]);
     Group& g = it->second;
@@ -41,11 +42,12 @@ absl::StatusOr<GroupedScores> AggregateByGroup(absl::Span<const std::string> gro
       g.label = labels[i];
       g.first_row = i;
     } else {
-      if (options.labels == LabelAggregation::kRequireConsistent && labels[i] != g.label) {
+      if (options.labels == LabelAggregation::kRequireConsistent &&
+          labels[i] != g.label) {
         // Rows, not ids, are named: ids usually hold patient identifiers.
         return absl::InvalidArgumentError(absl::StrCat(
-            kWhat, ": row ", i, " has label ", labels[i], " but row ", g.first_row,
-            " of the same group has label ", g.label));
+            kWhat, ": row ", i, " has label ", labels[i], " but row ",
+            g.first_row, " of the same group has label ", g.label));
       }
       g.max = std::max(g.max, scores[i]);
       g.label = std::max(g.label, labels[i]);
@@ -56,14 +58,16 @@ absl::StatusOr<GroupedScores> AggregateByGroup(absl::Span<const std::string> gro
   GroupedScores out;
   for (const auto& [id, g] : groups) {
     out.group_ids.push_back(id);
-    out.scores.push_back(options.scores == ScoreAggregation::kMean ? g.sum / g.count : g.max);
+    out.scores.push_back(
+        options.scores == ScoreAggregation::kMean ? g.sum / g.count : g.max);
     out.labels.push_back(g.label);
     out.counts.push_back(g.count);
   }
   return out;
 }
 
-std::string BreastGroupId(absl::string_view patient_id, absl::string_view laterality) {
+std::string BreastGroupId(absl::string_view patient_id,
+                          absl::string_view laterality) {
   return absl::StrCat(patient_id, "/", laterality);
 }
 

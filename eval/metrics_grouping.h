@@ -45,13 +45,13 @@ struct GroupedScores {
 // Aggregates row-level `scores` and binary `labels` (0/1) by `group_ids`.
 // InvalidArgument for empty input, mismatched lengths, non-finite scores,
 // labels outside {0, 1} or an empty group id.
-absl::StatusOr<GroupedScores> AggregateByGroup(absl::Span<const std::string> group_ids,
-                                               absl::Span<const double> scores,
-                                               absl::Span<const int> labels,
-                                               const GroupAggregationOptions& options = {});
+absl::StatusOr<GroupedScores> AggregateByGroup(
+    absl::Span<const std::string> group_ids, absl::Span<const double> scores,
+    absl::Span<const int> labels, const GroupAggregationOptions& options = {});
 
 // The group id of one breast: "<patient_id>/<laterality>", e.g. "p17/L".
-std::string BreastGroupId(absl::string_view patient_id, absl::string_view laterality);
+std::string BreastGroupId(absl::string_view patient_id,
+                          absl::string_view laterality);
 
 }  // namespace mammovl::eval
 

@@ -13,11 +13,13 @@
 namespace mammovl::eval::internal {
 
 // InvalidArgument "<metric>: <arg> is empty" when n == 0.
-absl::Status CheckNonEmpty(absl::string_view metric, absl::string_view arg, size_t n);
+absl::Status CheckNonEmpty(absl::string_view metric, absl::string_view arg,
+                           size_t n);
 
 // InvalidArgument naming both arguments and lengths when they differ.
 absl::Status CheckSameLength(absl::string_view metric, absl::string_view a_name,
-                             size_t a_size, absl::string_view b_name, size_t b_size);
+                             size_t a_size, absl::string_view b_name,
+                             size_t b_size);
 
 // InvalidArgument naming the first NaN or infinite entry.
 absl::Status CheckFinite(absl::string_view metric, absl::string_view arg,
@@ -30,7 +32,8 @@ absl::Status CheckBinaryLabels(absl::string_view metric, absl::string_view arg,
 // Empty is fine (unweighted). Otherwise one finite weight >= 0 per sample,
 // with a positive sum.
 absl::Status CheckSampleWeight(absl::string_view metric,
-                               absl::Span<const double> sample_weight, size_t n);
+                               absl::Span<const double> sample_weight,
+                               size_t n);
 
 // Sum with numpy's pairwise algorithm (blocks of 8 partial sums up to 128
 // elements, then halving), i.e. the rounding of `np.sum` on a contiguous
@@ -41,7 +44,8 @@ double PairwiseSum(absl::Span<const double> values);
 double Mean(absl::Span<const double> values);
 
 // np.average(values, weights=weights): PairwiseSum(v*w) / PairwiseSum(w).
-double WeightedAverage(absl::Span<const double> values, absl::Span<const double> weights);
+double WeightedAverage(absl::Span<const double> values,
+                       absl::Span<const double> weights);
 
 // Weight of sample i: 1 when `sample_weight` is empty.
 inline double WeightAt(absl::Span<const double> sample_weight, size_t i) {

@@ -35,7 +35,8 @@ struct Case {
   std::map<std::string, std::vector<std::string>> outstrs;
   std::string err;  // expected absl status code name, empty for success
 
-  const std::string& Opt(const std::string& name, const std::string& fallback = "") const {
+  const std::string& Opt(const std::string& name,
+                         const std::string& fallback = "") const {
     auto it = opts.find(name);
     return it == opts.end() ? fallback : it->second;
   }
@@ -80,7 +81,8 @@ std::vector<Case> LoadCases() {
     } else if (kind == "err") {
       current.err = tok[1];
     } else if (kind == "str" || kind == "outstr") {
-      auto& dst = kind == "str" ? current.strs[tok[1]] : current.outstrs[tok[1]];
+      auto& dst =
+          kind == "str" ? current.strs[tok[1]] : current.outstrs[tok[1]];
       dst.assign(tok.begin() + 2, tok.end());
     } else if (kind == "int") {
       auto& dst = current.ints[tok[1]];
@@ -89,7 +91,8 @@ std::vector<Case> LoadCases() {
       auto& dst = kind == "dbl" ? current.dbls[tok[1]] : current.outs[tok[1]];
       for (size_t i = 2; i < tok.size(); ++i) {
         double v = 0;
-        if (!absl::SimpleAtod(tok[i], &v)) v = -12345.678;  // fails the comparison
+        if (!absl::SimpleAtod(tok[i], &v))
+          v = -12345.678;  // fails the comparison
         dst.push_back(v);
       }
     }
@@ -138,7 +141,8 @@ absl::StatusOr<Outputs> RunCase(const Case& c) {
     o.values["tpr"] = roc.tpr;
     o.values["thresholds"] = roc.thresholds;
   } else if (c.metric == "pr_curve") {
-    MVL_ASSIGN_OR_RETURN(PrecisionRecallCurve pr, ComputePrecisionRecallCurve(y, s, w));
+    MVL_ASSIGN_OR_RETURN(PrecisionRecallCurve pr,
+                         ComputePrecisionRecallCurve(y, s, w));
     o.values["precision"] = pr.precision;
     o.values["recall"] = pr.recall;
     o.values["thresholds"] = pr.thresholds;
@@ -165,8 +169,9 @@ absl::StatusOr<Outputs> RunCase(const Case& c) {
     options.drop_intermediate = c.Opt("drop_intermediate") == "1";
     const double target = c.OptDouble("target", -1.0);
     absl::StatusOr<OperatingPoint> point =
-        c.Opt("which") == "sens_at_spec" ? SensitivityAtSpecificity(y, s, target, options, w)
-                                         : SpecificityAtSensitivity(y, s, target, options, w);
+        c.Opt("which") == "sens_at_spec"
+            ? SensitivityAtSpecificity(y, s, target, options, w)
+            : SpecificityAtSensitivity(y, s, target, options, w);
     MVL_RETURN_IF_ERROR(point.status());
     o.values["sensitivity"] = {point->sensitivity};
     o.values["specificity"] = {point->specificity};
@@ -175,8 +180,9 @@ absl::StatusOr<Outputs> RunCase(const Case& c) {
     MVL_ASSIGN_OR_RETURN(double v, Accuracy(y, c.Ints("p"), w));
     o.values["value"] = {v};
   } else if (c.metric == "balanced_accuracy") {
-    MVL_ASSIGN_OR_RETURN(double v,
-                         BalancedAccuracy(y, c.Ints("p"), c.Opt("adjusted") == "1", w));
+    MVL_ASSIGN_OR_RETURN(
+        double v,
+        BalancedAccuracy(y, c.Ints("p"), c.Opt("adjusted") == "1", w));
     o.values["value"] = {v};
   } else if (c.metric == "prf") {
     PrecisionRecallFOptions options;
@@ -215,7 +221,8 @@ absl::StatusOr<Outputs> RunCase(const Case& c) {
                          ComputeConfusionMatrix(y, c.Ints("p"), options, w));
     o.values["labels"] = ToDoubles(cm.labels);
     auto& counts = o.values["counts"];
-    for (const auto& row : cm.counts) counts.insert(counts.end(), row.begin(), row.end());
+    for (const auto& row : cm.counts)
+      counts.insert(counts.end(), row.begin(), row.end());
   } else if (c.metric == "cohen_kappa") {
     CohenKappaOptions options;
     const std::string& weighting = c.Opt("weighting");
@@ -223,7 +230,8 @@ absl::StatusOr<Outputs> RunCase(const Case& c) {
                         : weighting == "quadratic" ? KappaWeighting::kQuadratic
                                                    : KappaWeighting::kNone;
     options.labels = c.Ints("labels");
-    MVL_ASSIGN_OR_RETURN(double v, CohenKappa(c.Ints("y1"), c.Ints("y2"), options, w));
+    MVL_ASSIGN_OR_RETURN(double v,
+                         CohenKappa(c.Ints("y1"), c.Ints("y2"), options, w));
     o.values["value"] = {v};
   } else if (c.metric == "binary_rates") {
     MVL_ASSIGN_OR_RETURN(BinaryRates r, ComputeBinaryRates(y, c.Ints("p"), w));
@@ -237,7 +245,8 @@ absl::StatusOr<Outputs> RunCase(const Case& c) {
                 {"npv", {r.npv}},
                 {"f1", {r.f1}}};
   } else if (c.metric == "pfbeta") {
-    MVL_ASSIGN_OR_RETURN(double v, ProbabilisticFBeta(y, s, c.OptDouble("beta", 1.0)));
+    MVL_ASSIGN_OR_RETURN(double v,
+                         ProbabilisticFBeta(y, s, c.OptDouble("beta", 1.0)));
     o.values["value"] = {v};
   } else if (c.metric == "bootstrap_auc") {
     BootstrapOptions options;
@@ -252,13 +261,16 @@ absl::StatusOr<Outputs> RunCase(const Case& c) {
                 {"used", {static_cast<double>(ci.num_resamples_used)}},
                 {"skipped", {static_cast<double>(ci.num_resamples_skipped)}}};
   } else if (c.metric == "quantile") {
-    MVL_ASSIGN_OR_RETURN(double v, Quantile(c.Dbls("v"), c.OptDouble("q", -1.0)));
+    MVL_ASSIGN_OR_RETURN(double v,
+                         Quantile(c.Dbls("v"), c.OptDouble("q", -1.0)));
     o.values["value"] = {v};
   } else if (c.metric == "grouping") {
     GroupAggregationOptions options;
-    options.scores = c.Opt("scores") == "max" ? ScoreAggregation::kMax : ScoreAggregation::kMean;
-    options.labels = c.Opt("labels") == "consistent" ? LabelAggregation::kRequireConsistent
-                                                     : LabelAggregation::kMax;
+    options.scores = c.Opt("scores") == "max" ? ScoreAggregation::kMax
+                                              : ScoreAggregation::kMean;
+    options.labels = c.Opt("labels") == "consistent"
+                         ? LabelAggregation::kRequireConsistent
+                         : LabelAggregation::kMax;
     const auto ids_it = c.strs.find("g");
     const std::vector<std::string> ids =
         ids_it == c.strs.end() ? std::vector<std::string>() : ids_it->second;
@@ -277,7 +289,8 @@ absl::StatusOr<Outputs> RunCase(const Case& c) {
       return auc.status();
     }
   } else {
-    return absl::UnimplementedError(absl::StrCat("no runner for metric ", c.metric));
+    return absl::UnimplementedError(
+        absl::StrCat("no runner for metric ", c.metric));
   }
   return o;
 }
@@ -289,7 +302,8 @@ TEST_P(MetricParityTest, MatchesScikitLearn) {
   absl::StatusOr<Outputs> got = RunCase(c);
   if (!c.err.empty()) {
     ASSERT_FALSE(got.ok()) << "expected " << c.err;
-    EXPECT_EQ(absl::StatusCodeToString(got.status().code()), c.err) << got.status();
+    EXPECT_EQ(absl::StatusCodeToString(got.status().code()), c.err)
+        << got.status();
     // Messages name the metric or the function that refused.
     EXPECT_FALSE(got.status().message().empty());
     return;
@@ -303,11 +317,13 @@ TEST_P(MetricParityTest, MatchesScikitLearn) {
     ASSERT_EQ(actual.size(), expected.size()) << name;
     for (size_t i = 0; i < expected.size(); ++i) {
       if (std::isnan(expected[i])) {
-        EXPECT_TRUE(std::isnan(actual[i])) << name << "[" << i << "] = " << actual[i];
+        EXPECT_TRUE(std::isnan(actual[i]))
+            << name << "[" << i << "] = " << actual[i];
       } else if (std::isinf(expected[i])) {
         EXPECT_EQ(actual[i], expected[i]) << name << "[" << i << "]";
       } else {
-        EXPECT_NEAR(actual[i], expected[i], kTolerance) << name << "[" << i << "]";
+        EXPECT_NEAR(actual[i], expected[i], kTolerance)
+            << name << "[" << i << "]";
       }
     }
   }
@@ -318,9 +334,11 @@ TEST_P(MetricParityTest, MatchesScikitLearn) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(ScikitLearn, MetricParityTest, ::testing::ValuesIn(AllCases()),
+INSTANTIATE_TEST_SUITE_P(ScikitLearn, MetricParityTest,
+                         ::testing::ValuesIn(AllCases()),
                          [](const ::testing::TestParamInfo<Case>& info) {
-                           return absl::StrCat(info.param.metric, "_", info.param.id);
+                           return absl::StrCat(info.param.metric, "_",
+                                               info.param.id);
                          });
 
 TEST(MetricParityCasesTest, CasesArePresent) {
@@ -333,9 +351,10 @@ TEST(MetricParityCasesTest, CasesArePresent) {
     errors += !c.err.empty();
   }
   for (const char* metric :
-       {"roc_auc", "roc_curve", "pr_curve", "average_precision", "multiclass_auc",
-        "operating_point", "accuracy", "balanced_accuracy", "prf", "confusion_matrix",
-        "cohen_kappa", "binary_rates", "pfbeta", "bootstrap_auc", "quantile", "grouping"}) {
+       {"roc_auc", "roc_curve", "pr_curve", "average_precision",
+        "multiclass_auc", "operating_point", "accuracy", "balanced_accuracy",
+        "prf", "confusion_matrix", "cohen_kappa", "binary_rates", "pfbeta",
+        "bootstrap_auc", "quantile", "grouping"}) {
     EXPECT_GE(per_metric[metric], 8) << metric;
   }
   EXPECT_GE(errors, 20);  // the refused inputs are exercised too

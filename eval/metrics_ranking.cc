@@ -34,18 +34,21 @@ struct ClfCurve {
   std::vector<double> thresholds;
 };
 
-absl::Status CheckBinaryInputs(absl::string_view metric, absl::Span<const int> y_true,
+absl::Status CheckBinaryInputs(absl::string_view metric,
+                               absl::Span<const int> y_true,
                                absl::Span<const double> y_score,
                                absl::Span<const double> sample_weight) {
   MVL_RETURN_IF_ERROR(CheckNonEmpty(metric, "y_true", y_true.size()));
-  MVL_RETURN_IF_ERROR(CheckSameLength(metric, "y_true", y_true.size(), "y_score", y_score.size()));
+  MVL_RETURN_IF_ERROR(CheckSameLength(metric, "y_true", y_true.size(),
+                                      "y_score", y_score.size()));
   MVL_RETURN_IF_ERROR(CheckBinaryLabels(metric, "y_true", y_true));
   MVL_RETURN_IF_ERROR(CheckFinite(metric, "y_score", y_score));
   return CheckSampleWeight(metric, sample_weight, y_true.size());
 }
 
 // Inputs must have been checked. Samples of weight 0 are dropped first.
-ClfCurve BinaryClfCurve(absl::Span<const int> y_true, absl::Span<const double> y_score,
+ClfCurve BinaryClfCurve(absl::Span<const int> y_true,
+                        absl::Span<const double> y_score,
                         absl::Span<const double> sample_weight) {
   const bool weighted = !sample_weight.empty();
   std::vector<size_t> order;
@@ -70,7 +73,8 @@ ClfCurve BinaryClfCurve(absl::Span<const int> y_true, absl::Span<const double> y
     } else {
       tp += y_true[i] == 1 ? 1.0 : 0.0;
     }
-    const bool last_of_tie = k + 1 == order.size() || y_score[order[k + 1]] != y_score[i];
+    const bool last_of_tie =
+        k + 1 == order.size() || y_score[order[k + 1]] != y_score[i];
     if (!last_of_tie) continue;
     curve.tps.push_back(tp);
     curve.fps.push_back(weighted ? fp : static_cast<double>(k + 1) - tp);
@@ -86,8 +90,10 @@ RocCurve RocFromClfCurve(ClfCurve c, bool drop_intermediate) {
     for (size_t i = 0; i < n; ++i) {
       bool keep = i == 0 || i + 1 == n;
       if (!keep) {
-        const double d2f = (c.fps[i + 1] - c.fps[i]) - (c.fps[i] - c.fps[i - 1]);
-        const double d2t = (c.tps[i + 1] - c.tps[i]) - (c.tps[i] - c.tps[i - 1]);
+        const double d2f =
+            (c.fps[i + 1] - c.fps[i]) - (c.fps[i] - c.fps[i - 1]);
+        const double d2t =
+            (c.tps[i + 1] - c.tps[i]) - (c.tps[i] - c.tps[i - 1]);
         keep = d2f != 0.0 || d2t != 0.0;
       }
       if (!keep) continue;
@@ -106,7 +112,8 @@ RocCurve RocFromClfCurve(ClfCurve c, bool drop_intermediate) {
   roc.tpr.resize(m);
   roc.thresholds.resize(m);
   roc.thresholds[0] = c.thresholds[0] + 1.0;
-  std::copy(c.thresholds.begin(), c.thresholds.end(), roc.thresholds.begin() + 1);
+  std::copy(c.thresholds.begin(), c.thresholds.end(),
+            roc.thresholds.begin() + 1);
   const double fp_total = c.fps.back();
   const double tp_total = c.tps.back();
   roc.fpr[0] = fp_total > 0.0 ? 0.0 : kNaN;
@@ -128,19 +135,21 @@ double Trapezoid(absl::Span<const double> x, absl::Span<const double> y) {
 }
 
 // `_binary_roc_auc_score` after the inputs were checked.
-absl::StatusOr<double> BinaryRocAucChecked(absl::string_view metric,
-                                           absl::Span<const int> y_true,
-                                           absl::Span<const double> y_score,
-                                           double max_fpr,
-                                           absl::Span<const double> sample_weight) {
+absl::StatusOr<double> BinaryRocAucChecked(
+    absl::string_view metric, absl::Span<const int> y_true,
+    absl::Span<const double> y_score, double max_fpr,
+    absl::Span<const double> sample_weight) {
   bool has[2] = {false, false};
   for (int y : y_true) has[y] = true;
   if (!has[0] || !has[1]) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        metric, ": only one class present in y_true; ROC AUC is not defined in that case"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(metric,
+                     ": only one class present in y_true; ROC AUC is not "
+                     "defined in that case"));
   }
-  const RocCurve roc = RocFromClfCurve(BinaryClfCurve(y_true, y_score, sample_weight),
-                                       /*drop_intermediate=*/true);
+  const RocCurve roc =
+      RocFromClfCurve(BinaryClfCurve(y_true, y_score, sample_weight),
+                      /*drop_intermediate=*/true);
   if (std::isnan(roc.fpr.back()) || std::isnan(roc.tpr.back())) {
     return absl::FailedPreconditionError(absl::StrCat(
         metric, ": all ", std::isnan(roc.fpr.back()) ? "negative" : "positive",
@@ -150,7 +159,8 @@ absl::StatusOr<double> BinaryRocAucChecked(absl::string_view metric,
   // Partial AUC up to max_fpr, closed by linear interpolation, then the
   // McClish correction.
   const size_t stop = static_cast<size_t>(
-      std::upper_bound(roc.fpr.begin(), roc.fpr.end(), max_fpr) - roc.fpr.begin());
+      std::upper_bound(roc.fpr.begin(), roc.fpr.end(), max_fpr) -
+      roc.fpr.begin());
   const double x0 = roc.fpr[stop - 1], x1 = roc.fpr[stop];
   const double y0 = roc.tpr[stop - 1], y1 = roc.tpr[stop];
   const double slope = (y1 - y0) / (x1 - x0);
@@ -165,19 +175,23 @@ absl::StatusOr<double> BinaryRocAucChecked(absl::string_view metric,
 }
 
 absl::StatusOr<OperatingPoint> FindOperatingPoint(
-    absl::string_view metric, absl::Span<const int> y_true, absl::Span<const double> y_score,
-    double target, const OperatingPointOptions& options, absl::Span<const double> sample_weight,
-    bool constrain_specificity) {
-  MVL_RETURN_IF_ERROR(CheckBinaryInputs(metric, y_true, y_score, sample_weight));
+    absl::string_view metric, absl::Span<const int> y_true,
+    absl::Span<const double> y_score, double target,
+    const OperatingPointOptions& options,
+    absl::Span<const double> sample_weight, bool constrain_specificity) {
+  MVL_RETURN_IF_ERROR(
+      CheckBinaryInputs(metric, y_true, y_score, sample_weight));
   if (!(target >= 0.0 && target <= 1.0)) {
     return absl::InvalidArgumentError(
         absl::StrCat(metric, ": target must be in [0, 1], got ", target));
   }
-  const RocCurve roc = RocFromClfCurve(BinaryClfCurve(y_true, y_score, sample_weight),
-                                       options.drop_intermediate);
+  const RocCurve roc =
+      RocFromClfCurve(BinaryClfCurve(y_true, y_score, sample_weight),
+                      options.drop_intermediate);
   if (std::isnan(roc.fpr.back()) || std::isnan(roc.tpr.back())) {
     return absl::FailedPreconditionError(absl::StrCat(
-        metric, ": y_true needs positive and negative samples (with weight > 0)"));
+        metric,
+        ": y_true needs positive and negative samples (with weight > 0)"));
   }
   const size_t m = roc.fpr.size();
   size_t best = m;
@@ -217,31 +231,34 @@ absl::StatusOr<OperatingPoint> FindOperatingPoint(
 
 }  // namespace
 
-absl::StatusOr<RocCurve> ComputeRocCurve(absl::Span<const int> y_true,
-                                         absl::Span<const double> y_score,
-                                         const RocCurveOptions& options,
-                                         absl::Span<const double> sample_weight) {
-  MVL_RETURN_IF_ERROR(CheckBinaryInputs("roc_curve", y_true, y_score, sample_weight));
+absl::StatusOr<RocCurve> ComputeRocCurve(
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    const RocCurveOptions& options, absl::Span<const double> sample_weight) {
+  MVL_RETURN_IF_ERROR(
+      CheckBinaryInputs("roc_curve", y_true, y_score, sample_weight));
   return RocFromClfCurve(BinaryClfCurve(y_true, y_score, sample_weight),
                          options.drop_intermediate);
 }
 
-absl::StatusOr<double> RocAuc(absl::Span<const int> y_true, absl::Span<const double> y_score,
+absl::StatusOr<double> RocAuc(absl::Span<const int> y_true,
+                              absl::Span<const double> y_score,
                               const RocAucOptions& options,
                               absl::Span<const double> sample_weight) {
-  MVL_RETURN_IF_ERROR(CheckBinaryInputs("roc_auc", y_true, y_score, sample_weight));
+  MVL_RETURN_IF_ERROR(
+      CheckBinaryInputs("roc_auc", y_true, y_score, sample_weight));
   if (!(options.max_fpr > 0.0 && options.max_fpr <= 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("roc_auc: max_fpr must be in (0, 1], got ", options.max_fpr));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "roc_auc: max_fpr must be in (0, 1], got ", options.max_fpr));
   }
-  return BinaryRocAucChecked("roc_auc", y_true, y_score, options.max_fpr, sample_weight);
+  return BinaryRocAucChecked("roc_auc", y_true, y_score, options.max_fpr,
+                             sample_weight);
 }
 
 absl::StatusOr<PrecisionRecallCurve> ComputePrecisionRecallCurve(
     absl::Span<const int> y_true, absl::Span<const double> y_score,
     absl::Span<const double> sample_weight) {
-  MVL_RETURN_IF_ERROR(
-      CheckBinaryInputs("precision_recall_curve", y_true, y_score, sample_weight));
+  MVL_RETURN_IF_ERROR(CheckBinaryInputs("precision_recall_curve", y_true,
+                                        y_score, sample_weight));
   const ClfCurve c = BinaryClfCurve(y_true, y_score, sample_weight);
   const size_t n = c.tps.size();
   const double tp_total = c.tps.back();
@@ -261,19 +278,22 @@ absl::StatusOr<PrecisionRecallCurve> ComputePrecisionRecallCurve(
   return pr;
 }
 
-absl::StatusOr<double> AveragePrecision(absl::Span<const int> y_true,
-                                        absl::Span<const double> y_score,
-                                        absl::Span<const double> sample_weight) {
-  MVL_RETURN_IF_ERROR(CheckBinaryInputs("average_precision", y_true, y_score, sample_weight));
-  MVL_ASSIGN_OR_RETURN(PrecisionRecallCurve pr,
-                       ComputePrecisionRecallCurve(y_true, y_score, sample_weight));
+absl::StatusOr<double> AveragePrecision(
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    absl::Span<const double> sample_weight) {
+  MVL_RETURN_IF_ERROR(
+      CheckBinaryInputs("average_precision", y_true, y_score, sample_weight));
+  MVL_ASSIGN_OR_RETURN(
+      PrecisionRecallCurve pr,
+      ComputePrecisionRecallCurve(y_true, y_score, sample_weight));
   double positive_weight = 0.0;
   for (size_t i = 0; i < y_true.size(); ++i) {
     if (y_true[i] == 1) positive_weight += internal::WeightAt(sample_weight, i);
   }
   if (positive_weight == 0.0) {
     return absl::FailedPreconditionError(
-        "average_precision: no positive samples (with weight > 0) in y_true; average "
+        "average_precision: no positive samples (with weight > 0) in y_true; "
+        "average "
         "precision is not defined in that case");
   }
   std::vector<double> terms(pr.recall.size() - 1);
@@ -284,12 +304,14 @@ absl::StatusOr<double> AveragePrecision(absl::Span<const int> y_true,
 }
 
 absl::StatusOr<MulticlassAuc> MulticlassRocAuc(
-    absl::Span<const int> y_true, const std::vector<std::vector<double>>& y_score,
-    const MulticlassAucOptions& options, absl::Span<const double> sample_weight) {
+    absl::Span<const int> y_true,
+    const std::vector<std::vector<double>>& y_score,
+    const MulticlassAucOptions& options,
+    absl::Span<const double> sample_weight) {
   constexpr absl::string_view kMetric = "multiclass_roc_auc";
   MVL_RETURN_IF_ERROR(CheckNonEmpty(kMetric, "y_true", y_true.size()));
-  MVL_RETURN_IF_ERROR(CheckSameLength(kMetric, "y_true", y_true.size(), "y_score rows",
-                                      y_score.size()));
+  MVL_RETURN_IF_ERROR(CheckSameLength(kMetric, "y_true", y_true.size(),
+                                      "y_score rows", y_score.size()));
   const size_t n = y_true.size();
   const size_t k = y_score[0].size();
   if (k < 2) {
@@ -298,22 +320,24 @@ absl::StatusOr<MulticlassAuc> MulticlassRocAuc(
   }
   for (size_t i = 0; i < n; ++i) {
     if (y_score[i].size() != k) {
-      return absl::InvalidArgumentError(absl::StrCat(kMetric, ": y_score row ", i, " has ",
-                                                     y_score[i].size(), " columns, row 0 has ", k));
+      return absl::InvalidArgumentError(
+          absl::StrCat(kMetric, ": y_score row ", i, " has ", y_score[i].size(),
+                       " columns, row 0 has ", k));
     }
-    MVL_RETURN_IF_ERROR(CheckFinite(kMetric, absl::StrCat("y_score[", i, "]"), y_score[i]));
+    MVL_RETURN_IF_ERROR(
+        CheckFinite(kMetric, absl::StrCat("y_score[", i, "]"), y_score[i]));
     double row_sum = 0.0;
     for (double p : y_score[i]) row_sum += p;
     // np.allclose(1, row_sum): |1 - s| <= atol + rtol * |s|.
     if (!(std::abs(1.0 - row_sum) <= 1e-8 + 1e-5 * std::abs(row_sum))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          kMetric, ": y_score row ", i, " sums to ", row_sum,
-          "; scores must be class probabilities summing to 1"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(kMetric, ": y_score row ", i, " sums to ", row_sum,
+                       "; scores must be class probabilities summing to 1"));
     }
     if (y_true[i] < 0 || static_cast<size_t>(y_true[i]) >= k) {
-      return absl::InvalidArgumentError(absl::StrCat(kMetric, ": y_true[", i, "] is ", y_true[i],
-                                                     "; labels must be column indices 0..",
-                                                     k - 1));
+      return absl::InvalidArgumentError(
+          absl::StrCat(kMetric, ": y_true[", i, "] is ", y_true[i],
+                       "; labels must be column indices 0..", k - 1));
     }
   }
   MVL_RETURN_IF_ERROR(CheckSampleWeight(kMetric, sample_weight, n));
@@ -321,20 +345,21 @@ absl::StatusOr<MulticlassAuc> MulticlassRocAuc(
   for (int y : y_true) ++class_count[y];
   for (size_t c = 0; c < k; ++c) {
     if (class_count[c] == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          kMetric, ": class ", c, " has no samples in y_true; the AUC is not defined"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(kMetric, ": class ", c,
+                       " has no samples in y_true; the AUC is not defined"));
     }
   }
 
   MulticlassAuc result;
   if (options.scheme == MulticlassScheme::kOneVsOne) {
     if (!sample_weight.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(kMetric, ": sample weights are not supported for one-vs-one"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          kMetric, ": sample weights are not supported for one-vs-one"));
     }
     if (options.average == MulticlassAverage::kMicro) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(kMetric, ": the micro average exists for one-vs-rest only"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          kMetric, ": the micro average exists for one-vs-rest only"));
     }
     std::vector<double> pair_scores;
     std::vector<double> prevalence;
@@ -350,12 +375,15 @@ absl::StatusOr<MulticlassAuc> MulticlassRocAuc(
           a_score.push_back(y_score[i][a]);
           b_score.push_back(y_score[i][b]);
         }
-        MVL_ASSIGN_OR_RETURN(double auc_a,
-                             BinaryRocAucChecked(kMetric, a_true, a_score, 1.0, {}));
-        MVL_ASSIGN_OR_RETURN(double auc_b,
-                             BinaryRocAucChecked(kMetric, b_true, b_score, 1.0, {}));
+        MVL_ASSIGN_OR_RETURN(
+            double auc_a,
+            BinaryRocAucChecked(kMetric, a_true, a_score, 1.0, {}));
+        MVL_ASSIGN_OR_RETURN(
+            double auc_b,
+            BinaryRocAucChecked(kMetric, b_true, b_score, 1.0, {}));
         pair_scores.push_back((auc_a + auc_b) / 2.0);
-        prevalence.push_back(static_cast<double>(a_true.size()) / static_cast<double>(n));
+        prevalence.push_back(static_cast<double>(a_true.size()) /
+                             static_cast<double>(n));
       }
     }
     result.value = options.average == MulticlassAverage::kWeighted
@@ -374,17 +402,22 @@ absl::StatusOr<MulticlassAuc> MulticlassRocAuc(
       s_c[i] = y_score[i][c];
       support[c] += y_c[i] * internal::WeightAt(sample_weight, i);
     }
-    absl::StatusOr<double> auc = BinaryRocAucChecked(kMetric, y_c, s_c, 1.0, sample_weight);
-    if (!auc.ok() && !absl::IsFailedPrecondition(auc.status())) return auc.status();
-    // Undefined (the class, or all other classes, weigh 0): NaN, as scikit-learn.
+    absl::StatusOr<double> auc =
+        BinaryRocAucChecked(kMetric, y_c, s_c, 1.0, sample_weight);
+    if (!auc.ok() && !absl::IsFailedPrecondition(auc.status()))
+      return auc.status();
+    // Undefined (the class, or all other classes, weigh 0): NaN, as
+    // scikit-learn.
     result.per_class.push_back(auc.ok() ? *auc : kNaN);
   }
-  auto undefined_class = [&](const std::vector<double>& scores) -> absl::Status {
+  auto undefined_class =
+      [&](const std::vector<double>& scores) -> absl::Status {
     for (size_t c = 0; c < k; ++c) {
       if (std::isnan(scores[c])) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            kMetric, ": the one-vs-rest AUC of class ", c,
-            " is undefined (its samples, or all other samples, have weight 0)"));
+        return absl::FailedPreconditionError(
+            absl::StrCat(kMetric, ": the one-vs-rest AUC of class ", c,
+                         " is undefined (its samples, or all other samples, "
+                         "have weight 0)"));
       }
     }
     return absl::OkStatus();
@@ -416,8 +449,8 @@ absl::StatusOr<MulticlassAuc> MulticlassRocAuc(
           if (!w_all.empty()) w_all[i * k + c] = sample_weight[i];
         }
       }
-      MVL_ASSIGN_OR_RETURN(result.value,
-                           BinaryRocAucChecked(kMetric, y_all, s_all, 1.0, w_all));
+      MVL_ASSIGN_OR_RETURN(
+          result.value, BinaryRocAucChecked(kMetric, y_all, s_all, 1.0, w_all));
       break;
     }
   }
@@ -425,17 +458,21 @@ absl::StatusOr<MulticlassAuc> MulticlassRocAuc(
 }
 
 absl::StatusOr<OperatingPoint> SensitivityAtSpecificity(
-    absl::Span<const int> y_true, absl::Span<const double> y_score, double target,
-    const OperatingPointOptions& options, absl::Span<const double> sample_weight) {
-  return FindOperatingPoint("sensitivity_at_specificity", y_true, y_score, target, options,
-                            sample_weight, /*constrain_specificity=*/true);
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    double target, const OperatingPointOptions& options,
+    absl::Span<const double> sample_weight) {
+  return FindOperatingPoint("sensitivity_at_specificity", y_true, y_score,
+                            target, options, sample_weight,
+                            /*constrain_specificity=*/true);
 }
 
 absl::StatusOr<OperatingPoint> SpecificityAtSensitivity(
-    absl::Span<const int> y_true, absl::Span<const double> y_score, double target,
-    const OperatingPointOptions& options, absl::Span<const double> sample_weight) {
-  return FindOperatingPoint("specificity_at_sensitivity", y_true, y_score, target, options,
-                            sample_weight, /*constrain_specificity=*/false);
+    absl::Span<const int> y_true, absl::Span<const double> y_score,
+    double target, const OperatingPointOptions& options,
+    absl::Span<const double> sample_weight) {
+  return FindOperatingPoint("specificity_at_sensitivity", y_true, y_score,
+                            target, options, sample_weight,
+                            /*constrain_specificity=*/false);
 }
 
 }  // namespace mammovl::eval

@@ -35,25 +35,35 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 TEST(MetricsInputTest, EmptyInputIsInvalidArgument) {
   EXPECT_THAT(RocAuc({}, {}), StatusIs(absl::StatusCode::kInvalidArgument,
                                        HasSubstr("roc_auc: y_true is empty")));
-  EXPECT_THAT(ComputeRocCurve({}, {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(AveragePrecision({}, {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Accuracy({}, {}), StatusIs(absl::StatusCode::kInvalidArgument,
-                                         HasSubstr("accuracy: y_true is empty")));
-  EXPECT_THAT(BalancedAccuracy({}, {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ComputePrecisionRecallF({}, {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ComputeConfusionMatrix({}, {}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ComputeRocCurve({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(AveragePrecision({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Accuracy({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("accuracy: y_true is empty")));
+  EXPECT_THAT(BalancedAccuracy({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ComputePrecisionRecallF({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ComputeConfusionMatrix({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(CohenKappa({}, {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(MulticlassRocAuc({}, {}), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ProbabilisticFBeta({}, {}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MulticlassRocAuc({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ProbabilisticFBeta({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Quantile({}, 0.5), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(MetricsInputTest, MismatchedLengthsNameBothArguments) {
-  EXPECT_THAT(RocAuc({0, 1, 1}, {0.1, 0.2}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("y_true has 3"), HasSubstr("y_score has 2"))));
-  EXPECT_THAT(Accuracy({0, 1}, {0}), StatusIs(absl::StatusCode::kInvalidArgument,
-                                              HasSubstr("y_pred has 1")));
+  EXPECT_THAT(
+      RocAuc({0, 1, 1}, {0.1, 0.2}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("y_true has 3"), HasSubstr("y_score has 2"))));
+  EXPECT_THAT(
+      Accuracy({0, 1}, {0}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("y_pred has 1")));
   EXPECT_THAT(RocAuc({0, 1}, {0.1, 0.2}, {}, {1.0}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("sample_weight has 1 entries for 2 samples")));
@@ -61,35 +71,44 @@ TEST(MetricsInputTest, MismatchedLengthsNameBothArguments) {
 
 TEST(MetricsInputTest, NonFiniteScoresAreRefusedWithTheirIndex) {
   EXPECT_THAT(RocAuc({0, 1, 1}, {0.1, kNaN, 0.3}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("y_score[1] is nan")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("y_score[1] is nan")));
   EXPECT_THAT(ComputePrecisionRecallCurve({0, 1}, {0.1, kInf}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("y_score[1] is inf")));
-  EXPECT_THAT(MulticlassRocAuc({0, 1, 2}, {{1, 0, 0}, {0, kNaN, 1}, {0, 0, 1}}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("y_score[1][1]")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("y_score[1] is inf")));
+  EXPECT_THAT(
+      MulticlassRocAuc({0, 1, 2}, {{1, 0, 0}, {0, kNaN, 1}, {0, 0, 1}}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("y_score[1][1]")));
 }
 
 TEST(MetricsInputTest, NonBinaryLabelsAreRefused) {
-  EXPECT_THAT(RocAuc({0, 2, 1}, {0.1, 0.2, 0.3}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("y_true[1] is 2; binary labels must be 0 or 1")));
-  EXPECT_THAT(ComputeBinaryRates({0, 1}, {0, -1}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("y_pred[1]")));
+  EXPECT_THAT(
+      RocAuc({0, 2, 1}, {0.1, 0.2, 0.3}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("y_true[1] is 2; binary labels must be 0 or 1")));
+  EXPECT_THAT(
+      ComputeBinaryRates({0, 1}, {0, -1}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("y_pred[1]")));
 }
 
 TEST(MetricsInputTest, BadWeightsAreRefused) {
   EXPECT_THAT(RocAuc({0, 1}, {0.1, 0.2}, {}, {1.0, -1.0}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sample_weight[1]")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("sample_weight[1]")));
   EXPECT_THAT(Accuracy({0, 1}, {0, 1}, {kNaN, 1.0}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sample_weight[0]")));
-  EXPECT_THAT(Accuracy({0, 1}, {0, 1}, {0.0, 0.0}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sum to 0")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("sample_weight[0]")));
+  EXPECT_THAT(
+      Accuracy({0, 1}, {0, 1}, {0.0, 0.0}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sum to 0")));
 }
 
 TEST(MetricsInputTest, BadOptionsAreRefused) {
   RocAucOptions roc;
   roc.max_fpr = 0.0;
-  EXPECT_THAT(RocAuc({0, 1}, {0.1, 0.2}, roc),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_fpr")));
+  EXPECT_THAT(
+      RocAuc({0, 1}, {0.1, 0.2}, roc),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_fpr")));
   PrecisionRecallFOptions prf;
   prf.beta = -1.0;
   EXPECT_THAT(ComputePrecisionRecallF({0, 1}, {0, 1}, prf),
@@ -97,26 +116,34 @@ TEST(MetricsInputTest, BadOptionsAreRefused) {
   prf = {};
   prf.average = Average::kMacro;
   prf.labels = {1, 1};
-  EXPECT_THAT(ComputePrecisionRecallF({0, 1}, {0, 1}, prf),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("listed twice")));
-  EXPECT_THAT(SensitivityAtSpecificity({0, 1}, {0.1, 0.2}, 1.5),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("target")));
+  EXPECT_THAT(
+      ComputePrecisionRecallF({0, 1}, {0, 1}, prf),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("listed twice")));
+  EXPECT_THAT(
+      SensitivityAtSpecificity({0, 1}, {0.1, 0.2}, 1.5),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("target")));
   MulticlassAucOptions ovo;
   ovo.scheme = MulticlassScheme::kOneVsOne;
-  EXPECT_THAT(MulticlassRocAuc({0, 1, 2}, {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, ovo, {1, 1, 1}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("one-vs-one")));
+  EXPECT_THAT(
+      MulticlassRocAuc({0, 1, 2}, {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, ovo,
+                       {1, 1, 1}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("one-vs-one")));
   ovo.average = MulticlassAverage::kMicro;
-  EXPECT_THAT(MulticlassRocAuc({0, 1, 2}, {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, ovo),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("micro")));
+  EXPECT_THAT(
+      MulticlassRocAuc({0, 1, 2}, {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}, ovo),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("micro")));
 }
 
 TEST(MetricsInputTest, MulticlassShapeErrors) {
   EXPECT_THAT(MulticlassRocAuc({0, 1}, {{0.5, 0.5}, {1.0}}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("row 1 has 1 columns")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("row 1 has 1 columns")));
   EXPECT_THAT(MulticlassRocAuc({0, 3}, {{0.5, 0.5}, {0.5, 0.5}}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("y_true[1] is 3")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("y_true[1] is 3")));
   EXPECT_THAT(MulticlassRocAuc({0, 1}, {{1.0}, {1.0}}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at least 2 columns")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("at least 2 columns")));
 }
 
 // --- Undefined metrics ------------------------------------------------------
@@ -125,7 +152,8 @@ TEST(MetricsUndefinedTest, OneClassAucIsFailedPrecondition) {
   EXPECT_THAT(RocAuc({1, 1, 1}, {0.1, 0.2, 0.3}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("roc_auc: only one class present in y_true")));
-  EXPECT_THAT(RocAuc({0}, {0.5}), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(RocAuc({0}, {0.5}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(BootstrapRocAuc({0, 0}, {0.1, 0.2}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
@@ -140,15 +168,19 @@ TEST(MetricsUndefinedTest, OneClassRocCurveHasNaNAxis) {
 
 TEST(MetricsUndefinedTest, AveragePrecisionWithoutPositives) {
   EXPECT_THAT(AveragePrecision({0, 0}, {0.1, 0.9}),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no positive")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("no positive")));
   // The curve itself follows scikit-learn: recall 1 at every threshold.
-  MVL_ASSERT_OK_AND_ASSIGN(PrecisionRecallCurve pr, ComputePrecisionRecallCurve({0, 0}, {0.1, 0.9}));
+  MVL_ASSERT_OK_AND_ASSIGN(PrecisionRecallCurve pr,
+                           ComputePrecisionRecallCurve({0, 0}, {0.1, 0.9}));
   EXPECT_THAT(pr.recall, ElementsAre(1.0, 1.0, 0.0));
 }
 
 TEST(MetricsUndefinedTest, MissingClassInMulticlassAuc) {
-  EXPECT_THAT(MulticlassRocAuc({0, 0, 2}, {{0.6, 0.2, 0.2}, {0.5, 0.3, 0.2}, {0.1, 0.1, 0.8}}),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("class 1")));
+  EXPECT_THAT(
+      MulticlassRocAuc({0, 0, 2},
+                       {{0.6, 0.2, 0.2}, {0.5, 0.3, 0.2}, {0.1, 0.1, 0.8}}),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("class 1")));
 }
 
 TEST(MetricsUndefinedTest, KappaOfOneSharedLabelIsNaN) {
@@ -169,20 +201,25 @@ TEST(MetricsUndefinedTest, RatesWithZeroDenominatorAreNaN) {
 
 TEST(MetricsValueTest, AucCountsTiesHalf) {
   // Pairs (pos, neg): (0.8,0.2)=1, (0.8,0.5)=1, (0.5,0.2)=1, (0.5,0.5)=1/2.
-  MVL_ASSERT_OK_AND_ASSIGN(double auc, RocAuc({0, 0, 1, 1}, {0.2, 0.5, 0.5, 0.8}));
+  MVL_ASSERT_OK_AND_ASSIGN(double auc,
+                           RocAuc({0, 0, 1, 1}, {0.2, 0.5, 0.5, 0.8}));
   EXPECT_DOUBLE_EQ(auc, 3.5 / 4.0);
   // A weight of 2 on the tied negative counts its pairs twice: 3.5 -> 5 of 6.
-  MVL_ASSERT_OK_AND_ASSIGN(double weighted,
-                           RocAuc({0, 0, 1, 1}, {0.2, 0.5, 0.5, 0.8}, {}, {1, 2, 1, 1}));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      double weighted,
+      RocAuc({0, 0, 1, 1}, {0.2, 0.5, 0.5, 0.8}, {}, {1, 2, 1, 1}));
   EXPECT_DOUBLE_EQ(weighted, (2.0 + 1.0 + 2.0 * 0.5 + 1.0) / 6.0 + 0.0);
 }
 
 TEST(MetricsValueTest, PerfectAndInvertedScores) {
-  MVL_ASSERT_OK_AND_ASSIGN(double perfect, RocAuc({0, 0, 1}, {-3.0, -2.0, 7.0}));
+  MVL_ASSERT_OK_AND_ASSIGN(double perfect,
+                           RocAuc({0, 0, 1}, {-3.0, -2.0, 7.0}));
   EXPECT_EQ(perfect, 1.0);
-  MVL_ASSERT_OK_AND_ASSIGN(double inverted, RocAuc({0, 0, 1}, {3.0, 2.0, -7.0}));
+  MVL_ASSERT_OK_AND_ASSIGN(double inverted,
+                           RocAuc({0, 0, 1}, {3.0, 2.0, -7.0}));
   EXPECT_EQ(inverted, 0.0);
-  MVL_ASSERT_OK_AND_ASSIGN(double ap, AveragePrecision({0, 0, 1}, {-3.0, -2.0, 7.0}));
+  MVL_ASSERT_OK_AND_ASSIGN(double ap,
+                           AveragePrecision({0, 0, 1}, {-3.0, -2.0, 7.0}));
   EXPECT_EQ(ap, 1.0);
 }
 
@@ -190,11 +227,14 @@ TEST(MetricsValueTest, OperatingPoints) {
   // Sorted by score: 0.9(+) 0.8(-) 0.7(+) 0.4(-) 0.3(+) 0.1(-).
   const std::vector<int> y = {1, 0, 1, 0, 1, 0};
   const std::vector<double> s = {0.9, 0.8, 0.7, 0.4, 0.3, 0.1};
-  MVL_ASSERT_OK_AND_ASSIGN(OperatingPoint p, SensitivityAtSpecificity(y, s, 2.0 / 3.0 - 1e-12));
-  EXPECT_DOUBLE_EQ(p.sensitivity, 2.0 / 3.0);  // threshold 0.7: 2 of 3 positives, 1 FP
+  MVL_ASSERT_OK_AND_ASSIGN(OperatingPoint p,
+                           SensitivityAtSpecificity(y, s, 2.0 / 3.0 - 1e-12));
+  EXPECT_DOUBLE_EQ(p.sensitivity,
+                   2.0 / 3.0);  // threshold 0.7: 2 of 3 positives, 1 FP
   EXPECT_DOUBLE_EQ(p.specificity, 2.0 / 3.0);
   EXPECT_EQ(p.threshold, 0.7);
-  MVL_ASSERT_OK_AND_ASSIGN(OperatingPoint q, SpecificityAtSensitivity(y, s, 1.0));
+  MVL_ASSERT_OK_AND_ASSIGN(OperatingPoint q,
+                           SpecificityAtSensitivity(y, s, 1.0));
   EXPECT_EQ(q.sensitivity, 1.0);
   EXPECT_DOUBLE_EQ(q.specificity, 1.0 / 3.0);  // threshold 0.3
   EXPECT_EQ(q.threshold, 0.3);
@@ -206,56 +246,67 @@ TEST(MetricsValueTest, PrecisionRecallFAveragesAndZeroDivision) {
   const std::vector<int> p = {0, 1, 1, 1, 0};
   PrecisionRecallFOptions options;
   options.average = Average::kMacro;
-  MVL_ASSERT_OK_AND_ASSIGN(PrecisionRecallF r, ComputePrecisionRecallF(y, p, options));
+  MVL_ASSERT_OK_AND_ASSIGN(PrecisionRecallF r,
+                           ComputePrecisionRecallF(y, p, options));
   EXPECT_THAT(r.labels, ElementsAre(0, 1, 2));
   EXPECT_THAT(r.precision, ElementsAre(0.5, 2.0 / 3.0, 0.0));
   EXPECT_THAT(r.recall, ElementsAre(0.5, 1.0, 0.0));
   EXPECT_DOUBLE_EQ(r.avg_precision, (0.5 + 2.0 / 3.0) / 3.0);
   options.zero_division = ZeroDivision::kOne;
-  MVL_ASSERT_OK_AND_ASSIGN(PrecisionRecallF one, ComputePrecisionRecallF(y, p, options));
+  MVL_ASSERT_OK_AND_ASSIGN(PrecisionRecallF one,
+                           ComputePrecisionRecallF(y, p, options));
   EXPECT_EQ(one.precision[2], 1.0);
   EXPECT_EQ(one.f_score[2], 0.0);  // recall 0 keeps F at 0
   options.average = Average::kNone;
-  MVL_ASSERT_OK_AND_ASSIGN(PrecisionRecallF none, ComputePrecisionRecallF(y, p, options));
+  MVL_ASSERT_OK_AND_ASSIGN(PrecisionRecallF none,
+                           ComputePrecisionRecallF(y, p, options));
   EXPECT_TRUE(std::isnan(none.avg_f_score));
   EXPECT_THAT(none.support, ElementsAre(2.0, 2.0, 1.0));
   options.average = Average::kBinary;
   EXPECT_THAT(ComputePrecisionRecallF(y, p, options),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("average=binary")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("average=binary")));
 }
 
 TEST(MetricsValueTest, ConfusionMatrixRowsAreTrueLabels) {
-  MVL_ASSERT_OK_AND_ASSIGN(ConfusionMatrix cm,
-                           ComputeConfusionMatrix({5, 5, 7, 7, 7}, {5, 7, 7, 7, 5}));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      ConfusionMatrix cm,
+      ComputeConfusionMatrix({5, 5, 7, 7, 7}, {5, 7, 7, 7, 5}));
   EXPECT_THAT(cm.labels, ElementsAre(5, 7));
   EXPECT_THAT(cm.counts[0], ElementsAre(1.0, 1.0));
   EXPECT_THAT(cm.counts[1], ElementsAre(1.0, 2.0));
   ConfusionMatrixOptions options;
   options.normalize = ConfusionNormalization::kTrue;
   options.labels = {7, 5, 9};
-  MVL_ASSERT_OK_AND_ASSIGN(ConfusionMatrix n,
-                           ComputeConfusionMatrix({5, 5, 7, 7, 7}, {5, 7, 7, 7, 5}, options));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      ConfusionMatrix n,
+      ComputeConfusionMatrix({5, 5, 7, 7, 7}, {5, 7, 7, 7, 5}, options));
   EXPECT_THAT(n.counts[0], ElementsAre(2.0 / 3.0, 1.0 / 3.0, 0.0));
-  EXPECT_THAT(n.counts[2], ElementsAre(0.0, 0.0, 0.0));  // empty row -> 0, not NaN
+  EXPECT_THAT(n.counts[2],
+              ElementsAre(0.0, 0.0, 0.0));  // empty row -> 0, not NaN
 }
 
 TEST(MetricsValueTest, BalancedAccuracyAndKappa) {
   // Recalls 1/2 and 2/3.
-  MVL_ASSERT_OK_AND_ASSIGN(double bacc, BalancedAccuracy({0, 0, 1, 1, 1}, {0, 1, 1, 1, 0}));
+  MVL_ASSERT_OK_AND_ASSIGN(double bacc,
+                           BalancedAccuracy({0, 0, 1, 1, 1}, {0, 1, 1, 1, 0}));
   EXPECT_DOUBLE_EQ(bacc, (0.5 + 2.0 / 3.0) / 2.0);
-  EXPECT_THAT(BalancedAccuracy({1, 1}, {1, 0}, /*adjusted=*/true),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("2 classes")));
+  EXPECT_THAT(
+      BalancedAccuracy({1, 1}, {1, 0}, /*adjusted=*/true),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("2 classes")));
   MVL_ASSERT_OK_AND_ASSIGN(double k, CohenKappa({0, 1, 2}, {0, 1, 2}));
   EXPECT_EQ(k, 1.0);
   CohenKappaOptions quadratic;
   quadratic.weighting = KappaWeighting::kQuadratic;
-  MVL_ASSERT_OK_AND_ASSIGN(double kq, CohenKappa({0, 1, 2, 3}, {0, 1, 2, 3}, quadratic));
+  MVL_ASSERT_OK_AND_ASSIGN(double kq,
+                           CohenKappa({0, 1, 2, 3}, {0, 1, 2, 3}, quadratic));
   EXPECT_EQ(kq, 1.0);
 }
 
 TEST(MetricsValueTest, ProbabilisticFBeta) {
   // Soft TP 0.8 + 1 (1.4 clipped), soft FP 0.2: precision 0.9, recall 0.9.
-  MVL_ASSERT_OK_AND_ASSIGN(double f, ProbabilisticFBeta({1, 1, 0}, {0.8, 1.4, 0.2}));
+  MVL_ASSERT_OK_AND_ASSIGN(double f,
+                           ProbabilisticFBeta({1, 1, 0}, {0.8, 1.4, 0.2}));
   EXPECT_NEAR(f, 0.9, 1e-15);
   MVL_ASSERT_OK_AND_ASSIGN(double zero, ProbabilisticFBeta({1, 0}, {0.0, 0.0}));
   EXPECT_EQ(zero, 0.0);
@@ -266,10 +317,12 @@ TEST(MetricsValueTest, ProbabilisticFBeta) {
 TEST(MetricsValueTest, BinarizeAndArgmax) {
   EXPECT_THAT(Binarize({0.2, 0.5, 0.51}), ElementsAre(0, 0, 1));
   EXPECT_THAT(Binarize({0.2, 0.5}, 0.1), ElementsAre(1, 1));
-  EXPECT_THAT(ArgmaxRows({{0.1, 0.7, 0.2}, {0.4, 0.4, 0.2}, {}}), ElementsAre(1, 0, -1));
+  EXPECT_THAT(ArgmaxRows({{0.1, 0.7, 0.2}, {0.4, 0.4, 0.2}, {}}),
+              ElementsAre(1, 0, -1));
 }
 
-// --- Resampling ---------------------------------------------------------------
+// --- Resampling
+// ---------------------------------------------------------------
 
 TEST(SplitMix64Test, KnownSequenceAndBounds) {
   // Reference values of SplitMix64 seeded with 0 (Vigna's splitmix64.c).
@@ -294,8 +347,10 @@ TEST(QuantileTest, MatchesNumpyLinearInterpolation) {
   EXPECT_EQ(*Quantile({4, 1, 3, 2}, 0.5), 2.5);
   EXPECT_EQ(*Quantile({4, 1, 3, 2}, 1.0), 4.0);
   EXPECT_EQ(*Quantile({7}, 0.3), 7.0);
-  EXPECT_THAT(Quantile({1, kNaN}, 0.5), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Quantile({1, 2}, 1.5), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Quantile({1, kNaN}, 0.5),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Quantile({1, 2}, 1.5),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(BootstrapTest, SeededIntervalIsReproducibleAndBracketsTheEstimate) {
@@ -304,13 +359,16 @@ TEST(BootstrapTest, SeededIntervalIsReproducibleAndBracketsTheEstimate) {
   SplitMix64 data(7);
   for (int i = 0; i < 300; ++i) {
     y.push_back(i % 3 == 0);
-    s.push_back(static_cast<double>(data.Below(1000)) / 1000.0 + 0.3 * y.back());
+    s.push_back(static_cast<double>(data.Below(1000)) / 1000.0 +
+                0.3 * y.back());
   }
   BootstrapOptions options;
   options.num_resamples = 300;
   options.seed = 11;
-  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval a, BootstrapRocAuc(y, s, options));
-  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval b, BootstrapRocAuc(y, s, options));
+  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval a,
+                           BootstrapRocAuc(y, s, options));
+  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval b,
+                           BootstrapRocAuc(y, s, options));
   EXPECT_EQ(a.lower, b.lower);
   EXPECT_EQ(a.upper, b.upper);
   EXPECT_LT(a.lower, a.estimate);
@@ -320,12 +378,14 @@ TEST(BootstrapTest, SeededIntervalIsReproducibleAndBracketsTheEstimate) {
   EXPECT_GT(a.upper - a.lower, 0.03);
   EXPECT_LT(a.upper - a.lower, 0.25);
   options.seed = 12;
-  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval c, BootstrapRocAuc(y, s, options));
+  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval c,
+                           BootstrapRocAuc(y, s, options));
   EXPECT_NE(a.lower, c.lower);
   // A narrower coverage gives a narrower interval on the same resamples.
   options.seed = 11;
   options.confidence = 0.5;
-  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval half, BootstrapRocAuc(y, s, options));
+  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval half,
+                           BootstrapRocAuc(y, s, options));
   EXPECT_GT(half.lower, a.lower);
   EXPECT_LT(half.upper, a.upper);
 }
@@ -333,14 +393,17 @@ TEST(BootstrapTest, SeededIntervalIsReproducibleAndBracketsTheEstimate) {
 TEST(BootstrapTest, UndefinedResamplesAreSkippedAndCounted) {
   // One positive in 10: about a third of plain resamples miss it.
   const std::vector<int> y = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-  const std::vector<double> s = {0.9, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.95};
+  const std::vector<double> s = {0.9, 0.1, 0.2, 0.3, 0.4,
+                                 0.5, 0.6, 0.7, 0.8, 0.95};
   BootstrapOptions options;
   options.num_resamples = 200;
-  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval plain, BootstrapRocAuc(y, s, options));
+  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval plain,
+                           BootstrapRocAuc(y, s, options));
   EXPECT_GT(plain.num_resamples_skipped, 30);
   EXPECT_EQ(plain.num_resamples_used + plain.num_resamples_skipped, 200);
   options.stratified = true;
-  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval stratified, BootstrapRocAuc(y, s, options));
+  MVL_ASSERT_OK_AND_ASSIGN(ConfidenceInterval stratified,
+                           BootstrapRocAuc(y, s, options));
   EXPECT_EQ(stratified.num_resamples_skipped, 0);
 }
 
@@ -356,30 +419,36 @@ TEST(BootstrapTest, OtherMetricErrorsPropagate) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   BootstrapOptions bad;
   bad.confidence = 1.0;
-  EXPECT_THAT(BootstrapConfidenceInterval(5, metric, bad),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("confidence")));
+  EXPECT_THAT(
+      BootstrapConfidenceInterval(5, metric, bad),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("confidence")));
   bad = {};
   bad.stratified = true;
-  EXPECT_THAT(BootstrapConfidenceInterval(5, metric, bad, {0, 1}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stratum")));
+  EXPECT_THAT(
+      BootstrapConfidenceInterval(5, metric, bad, {0, 1}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stratum")));
 }
 
-// --- Grouping -----------------------------------------------------------------
+// --- Grouping
+// -----------------------------------------------------------------
 
 TEST(GroupingTest, MeanAndMaxPerBreast) {
-  const std::vector<std::string> ids = {BreastGroupId("p2", "L"), BreastGroupId("p1", "R"),
-                                        BreastGroupId("p2", "L"), BreastGroupId("p1", "R"),
-                                        BreastGroupId("p1", "L")};
+  const std::vector<std::string> ids = {
+      BreastGroupId("p2", "L"), BreastGroupId("p1", "R"),
+      BreastGroupId("p2", "L"), BreastGroupId("p1", "R"),
+      BreastGroupId("p1", "L")};
   const std::vector<double> scores = {0.2, 0.9, 0.6, 0.5, 0.1};
   const std::vector<int> labels = {0, 1, 0, 1, 0};
-  MVL_ASSERT_OK_AND_ASSIGN(GroupedScores mean, AggregateByGroup(ids, scores, labels));
+  MVL_ASSERT_OK_AND_ASSIGN(GroupedScores mean,
+                           AggregateByGroup(ids, scores, labels));
   EXPECT_THAT(mean.group_ids, ElementsAre("p1/L", "p1/R", "p2/L"));
   EXPECT_THAT(mean.scores, Pointwise(DoubleNear(1e-15), {0.1, 0.7, 0.4}));
   EXPECT_THAT(mean.labels, ElementsAre(0, 1, 0));
   EXPECT_THAT(mean.counts, ElementsAre(1, 2, 2));
   GroupAggregationOptions options;
   options.scores = ScoreAggregation::kMax;
-  MVL_ASSERT_OK_AND_ASSIGN(GroupedScores max, AggregateByGroup(ids, scores, labels, options));
+  MVL_ASSERT_OK_AND_ASSIGN(GroupedScores max,
+                           AggregateByGroup(ids, scores, labels, options));
   EXPECT_THAT(max.scores, ElementsAre(0.1, 0.9, 0.6));
 }
 
@@ -387,17 +456,21 @@ TEST(GroupingTest, ConflictingLabelsNameRowsNotPatients) {
   const std::vector<std::string> ids = {"PATIENT-SECRET/L", "PATIENT-SECRET/L"};
   GroupAggregationOptions options;
   options.labels = LabelAggregation::kRequireConsistent;
-  const absl::StatusOr<GroupedScores> r = AggregateByGroup(ids, {0.1, 0.2}, {0, 1}, options);
+  const absl::StatusOr<GroupedScores> r =
+      AggregateByGroup(ids, {0.1, 0.2}, {0, 1}, options);
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument,
                           AllOf(HasSubstr("row 1"), HasSubstr("row 0"),
                                 Not(HasSubstr("SECRET")))));
   // The default (any positive row makes the group positive) accepts it.
-  MVL_ASSERT_OK_AND_ASSIGN(GroupedScores g, AggregateByGroup(ids, {0.1, 0.2}, {0, 1}));
+  MVL_ASSERT_OK_AND_ASSIGN(GroupedScores g,
+                           AggregateByGroup(ids, {0.1, 0.2}, {0, 1}));
   EXPECT_THAT(g.labels, ElementsAre(1));
   EXPECT_THAT(AggregateByGroup({"a", ""}, {0.1, 0.2}, {0, 1}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("row 1 is empty")));
-  EXPECT_THAT(AggregateByGroup({"a"}, {kNaN}, {0}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("scores[0]")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("row 1 is empty")));
+  EXPECT_THAT(
+      AggregateByGroup({"a"}, {kNaN}, {0}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("scores[0]")));
 }
 
 }  // namespace
