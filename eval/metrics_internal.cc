@@ -1,6 +1,9 @@
 #include "eval/metrics_internal.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -117,6 +120,39 @@ double WeightedAverage(absl::Span<const double> values,
   for (size_t i = 0; i < values.size(); ++i)
     products[i] = values[i] * weights[i];
   return PairwiseSum(products) / PairwiseSum(weights);
+}
+
+std::vector<uint32_t> ArgsortDescending(absl::Span<const double> values) {
+  const size_t n = values.size();
+  // Keys whose unsigned order is the descending order of the doubles.
+  std::vector<uint64_t> keys(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double v = values[i] == 0.0 ? 0.0 : values[i];  // -0 -> +0
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    const uint64_t ascending =
+        (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+    keys[i] = ~ascending;
+  }
+  // Start from descending index so that the stable sort leaves ties in
+  // descending index order.
+  std::vector<uint32_t> order(n), buffer(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(n - 1 - i);
+  if (n < 256) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
+    return order;
+  }
+  for (int shift = 0; shift < 64; shift += 8) {
+    std::array<size_t, 257> count{};
+    for (uint32_t i : order) ++count[((keys[i] >> shift) & 0xFF) + 1];
+    if (*std::max_element(count.begin(), count.end()) == n)
+      continue;  // one bucket
+    for (int b = 0; b < 256; ++b) count[b + 1] += count[b];
+    for (uint32_t i : order) buffer[count[(keys[i] >> shift) & 0xFF]++] = i;
+    order.swap(buffer);
+  }
+  return order;
 }
 
 }  // namespace mammovl::eval::internal

@@ -5,6 +5,8 @@
 #define MAMMOVL_EVAL_METRICS_INTERNAL_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -46,6 +48,12 @@ double Mean(absl::Span<const double> values);
 // np.average(values, weights=weights): PairwiseSum(v*w) / PairwiseSum(w).
 double WeightedAverage(absl::Span<const double> values,
                        absl::Span<const double> weights);
+
+// Indices of `values` (finite) ordered by descending value and, among equal
+// values (+0 equals -0), descending index: numpy's
+// `argsort(values, kind="mergesort")[::-1]`. A stable byte-wise radix sort,
+// O(n) for the sizes of evaluation sets.
+std::vector<uint32_t> ArgsortDescending(absl::Span<const double> values);
 
 // Weight of sample i: 1 when `sample_weight` is empty.
 inline double WeightAt(absl::Span<const double> sample_weight, size_t i) {

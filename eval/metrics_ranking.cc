@@ -4,6 +4,7 @@
 // agree with it to the last few bits, not only to the tested 1e-9.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <vector>
@@ -51,34 +52,44 @@ ClfCurve BinaryClfCurve(absl::Span<const int> y_true,
                         absl::Span<const double> y_score,
                         absl::Span<const double> sample_weight) {
   const bool weighted = !sample_weight.empty();
-  std::vector<size_t> order;
-  order.reserve(y_true.size());
+  // Samples of weight 0 are dropped; the rest in numpy's order.
+  std::vector<double> scores;
+  std::vector<uint32_t> kept;
+  scores.reserve(y_true.size());
+  kept.reserve(y_true.size());
   for (size_t i = 0; i < y_true.size(); ++i) {
-    if (!weighted || sample_weight[i] != 0.0) order.push_back(i);
+    if (weighted && sample_weight[i] == 0.0) continue;
+    scores.push_back(y_score[i]);
+    kept.push_back(static_cast<uint32_t>(i));
   }
-  // numpy: argsort(kind="mergesort")[::-1], i.e. descending score and, among
-  // equal scores, descending index.
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (y_score[a] != y_score[b]) return y_score[a] > y_score[b];
-    return a > b;
-  });
+  struct Item {
+    double score;
+    double weight;
+    int label;
+  };
+  std::vector<Item> items;
+  items.reserve(kept.size());
+  for (uint32_t k : internal::ArgsortDescending(scores)) {
+    const size_t i = kept[k];
+    items.push_back({y_score[i], weighted ? sample_weight[i] : 1.0, y_true[i]});
+  }
   ClfCurve curve;
   double tp = 0.0;
   double fp = 0.0;
-  for (size_t k = 0; k < order.size(); ++k) {
-    const size_t i = order[k];
+  for (size_t k = 0; k < items.size(); ++k) {
+    const Item& item = items[k];
     if (weighted) {
-      tp += y_true[i] == 1 ? sample_weight[i] : 0.0;
-      fp += y_true[i] == 1 ? 0.0 : sample_weight[i];
+      tp += item.label == 1 ? item.weight : 0.0;
+      fp += item.label == 1 ? 0.0 : item.weight;
     } else {
-      tp += y_true[i] == 1 ? 1.0 : 0.0;
+      tp += item.label == 1 ? 1.0 : 0.0;
     }
     const bool last_of_tie =
-        k + 1 == order.size() || y_score[order[k + 1]] != y_score[i];
+        k + 1 == items.size() || items[k + 1].score != item.score;
     if (!last_of_tie) continue;
     curve.tps.push_back(tp);
     curve.fps.push_back(weighted ? fp : static_cast<double>(k + 1) - tp);
-    curve.thresholds.push_back(y_score[i]);
+    curve.thresholds.push_back(item.score);
   }
   return curve;
 }

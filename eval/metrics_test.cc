@@ -211,6 +211,34 @@ TEST(MetricsValueTest, AucCountsTiesHalf) {
   EXPECT_DOUBLE_EQ(weighted, (2.0 + 1.0 + 2.0 * 0.5 + 1.0) / 6.0 + 0.0);
 }
 
+TEST(MetricsValueTest, LargeTiedInputsGiveOneThresholdPerDistinctScore) {
+  // 5000 samples on 41 score levels, with +0 and -0 (one level), large enough
+  // for the radix sort path.
+  std::vector<int> y;
+  std::vector<double> s;
+  SplitMix64 rng(3);
+  for (int i = 0; i < 5000; ++i) {
+    const int level = static_cast<int>(rng.Below(41)) - 20;
+    y.push_back(rng.Below(3) == 0 ? 1 : 0);
+    s.push_back(level == 0 ? (i % 2 ? -0.0 : 0.0) : level * 0.25);
+  }
+  RocCurveOptions all;
+  all.drop_intermediate = false;
+  MVL_ASSERT_OK_AND_ASSIGN(RocCurve roc, ComputeRocCurve(y, s, all));
+  std::set<double> levels(s.begin(), s.end());
+  ASSERT_EQ(levels.size(), 41u);
+  ASSERT_EQ(roc.thresholds.size(), 42u);
+  double positives = 0;
+  for (int v : y) positives += v;
+  size_t k = 1;
+  for (auto it = levels.rbegin(); it != levels.rend(); ++it, ++k) {
+    EXPECT_EQ(roc.thresholds[k], *it);
+    double tp = 0;
+    for (size_t i = 0; i < y.size(); ++i) tp += y[i] == 1 && s[i] >= *it;
+    EXPECT_DOUBLE_EQ(roc.tpr[k], tp / positives) << *it;
+  }
+}
+
 TEST(MetricsValueTest, PerfectAndInvertedScores) {
   MVL_ASSERT_OK_AND_ASSIGN(double perfect,
                            RocAuc({0, 0, 1}, {-3.0, -2.0, 7.0}));
