@@ -136,14 +136,13 @@ std::string FitText(const std::string& text, int max_width, double* scale,
          *scale > min_scale) {
     *scale = std::max(min_scale, *scale * 0.9);
   }
-  std::string t = text;
-  while (t.size() > 1 && MeasureText(t, *scale).size.width > max_width) {
-    t = t.substr(0,
-                 t.size() -
-                     (t.size() > 3 && t.substr(t.size() - 2) == ".." ? 3 : 1)) +
-        "..";
+  if (MeasureText(text, *scale).size.width <= max_width) return text;
+  // Keep the longest prefix that fits with "..", at most 256 characters.
+  for (size_t keep = std::min<size_t>(text.size(), 256); keep-- > 0;) {
+    std::string t = text.substr(0, keep) + "..";
+    if (MeasureText(t, *scale).size.width <= max_width) return t;
   }
-  return t;
+  return "";
 }
 
 void DrawDashedLine(cv::Mat& img, cv::Point2d a, cv::Point2d b,
@@ -618,6 +617,10 @@ absl::StatusOr<RenderedPlot> RenderCurves(
       y_hi = std::max(y_hi, r);
     }
   }
+  if (!std::isfinite(x_hi - x_lo) || !std::isfinite(y_hi - y_lo)) {
+    return absl::InvalidArgumentError(
+        "plot: the data range overflows a double; rescale the values");
+  }
   const Style st = MakeStyle(o.width, o.height);
   FrameSpec spec;
   spec.x = LinearAxis(x_lo, x_hi, o.x_min, o.x_max, o.width >= 480 ? 7 : 4);
@@ -767,6 +770,8 @@ std::vector<double> NiceTicks(double lo, double hi, int target) {
   const double step = nice * mag;
   const double first = std::floor(lo / step + 1e-9);
   const double last = std::ceil(hi / step - 1e-9);
+  // A range too narrow for its magnitude (k * step no longer steps): ends only.
+  if (!(last - first <= 1000.0) || first + 1.0 == first) return {lo, hi};
   std::vector<double> ticks;
   for (double k = first; k <= last; k += 1.0) {
     double v = k * step;

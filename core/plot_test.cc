@@ -303,6 +303,26 @@ TEST(PlotErrorsTest, BadSeriesAreRefused) {
                        HasSubstr("log axis needs y > 0")));
 }
 
+TEST(PlotErrorsTest, ExtremeButValidInputStillRenders) {
+  PlotOptions o;
+  o.width = 240;
+  o.height = 180;
+  // A very long legend entry and title are shortened, not overflowing.
+  const std::string long_name(500, 'x');
+  o.title = long_name;
+  MVL_ASSERT_OK_AND_ASSIGN(RenderedPlot plot,
+                           RenderLinePlot({{long_name, {0, 1}, {0, 1}}}, o));
+  EXPECT_LE(plot.layout.legend_box.br().x, 240);
+  EXPECT_LE(plot.layout.title_box.br().x, 240);
+  // Tiny cells and long class names in a 40-class confusion matrix.
+  std::vector<std::vector<double>> m(40, std::vector<double>(40, 1.0));
+  std::vector<std::string> names(40, "a rather long class name");
+  MVL_EXPECT_OK(RenderConfusionMatrix(m, names, o).status());
+  EXPECT_THAT(
+      RenderLinePlot({{"a", {-1e308, 1e308}, {0, 1}}}, o),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("overflows")));
+}
+
 TEST(PlotErrorsTest, BadOptionsAreRefused) {
   const std::vector<Series> s = {{"a", {0, 1}, {0, 1}}};
   PlotOptions o;
