@@ -1124,14 +1124,39 @@ absl::StatusOr<PickleTree> Unpickle(absl::string_view data,
 
 namespace {
 
+// Returns Python's repr() of `f`: the shortest digits that round-trip,
+// positional for exponents in [-4, 16), scientific otherwise.
 std::string FormatFloat(double f) {
   if (std::isnan(f)) return "nan";
   if (std::isinf(f)) return f > 0 ? "inf" : "-inf";
   char buf[64];
-  const auto result = std::to_chars(buf, buf + sizeof(buf), f);
-  std::string s(buf, result.ptr);
-  if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
+  const auto result =
+      std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific);
+  const std::string sci(buf, result.ptr);  // e.g. "-1.25e-05"
+  const size_t e = sci.find('e');
+  const bool negative = sci[0] == '-';
+  std::string digits;
+  for (size_t i = negative ? 1 : 0; i < e; ++i) {
+    if (sci[i] != '.') digits.push_back(sci[i]);
+  }
+  int exponent = 0;
+  (void)absl::SimpleAtoi(sci.substr(e + 1), &exponent);
+  std::string out = negative ? "-" : "";
+  if (exponent < -4 || exponent >= 16) {
+    out += digits.substr(0, 1);
+    if (digits.size() > 1) absl::StrAppend(&out, ".", digits.substr(1));
+    absl::StrAppend(&out, "e", exponent < 0 ? "-" : "+",
+                    std::abs(exponent) < 10 ? "0" : "", std::abs(exponent));
+  } else if (exponent < 0) {
+    absl::StrAppend(&out, "0.", std::string(-exponent - 1, '0'), digits);
+  } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
+    absl::StrAppend(&out, digits, std::string(exponent + 1 - digits.size(), '0'),
+                    ".0");
+  } else {
+    absl::StrAppend(&out, digits.substr(0, exponent + 1), ".",
+                    digits.substr(exponent + 1));
+  }
+  return out;
 }
 
 std::string Quote(absl::string_view s, bool bytes, size_t max_chars) {

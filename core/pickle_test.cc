@@ -1,6 +1,7 @@
 #include "core/pickle.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -229,6 +230,23 @@ TEST(PickleTest, SelfContainingListIsAllowedAndFormatsBounded) {
   ASSERT_EQ(tree.root().items().size(), 1u);
   EXPECT_EQ(tree.root().items()[0], &tree.root());
   EXPECT_EQ(FormatPickleValue(tree.root()), "[[[[...]]]]");
+}
+
+TEST(PickleTest, FormatsFloatsAsPythonRepr) {
+  const std::vector<std::pair<double, std::string>> cases = {
+      {0.0, "0.0"},        {-0.0, "-0.0"},      {1.5, "1.5"},
+      {5e-4, "0.0005"},    {1e-5, "1e-05"},     {-1.25e-7, "-1.25e-07"},
+      {100000.0, "100000.0"}, {1e16, "1e+16"}, {123456789012345.6, "123456789012345.6"},
+      {0.1, "0.1"},        {2.5e-300, "2.5e-300"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
+  };
+  for (const auto& [value, text] : cases) {
+    std::string bytes = "G";
+    uint64_t bits;
+    std::memcpy(&bits, &value, sizeof(bits));
+    for (int i = 7; i >= 0; --i) bytes.push_back(static_cast<char>(bits >> (8 * i)));
+    MVL_ASSERT_OK_AND_ASSIGN(PickleTree tree, UnpickleBytes(bytes + "."));
+    EXPECT_EQ(FormatPickleValue(tree.root()), text);
+  }
 }
 
 TEST(PickleTest, FormatsLikePython) {
