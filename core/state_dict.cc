@@ -130,22 +130,27 @@ absl::StatusOr<StateDict> ExtractStateDict(const TorchSaveFile& file,
   return state_dict;
 }
 
+absl::StatusOr<CheckpointFormat> DetectCheckpointFormat(absl::string_view path) {
+  MVL_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
+  if (file.data().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint '", path, "' is empty (0 bytes)"));
+  }
+  const absl::string_view magic = file.data().substr(0, 4);
+  // A zip archive (possibly empty), or the legacy format's pickle, which
+  // ReadTorchSave reports as such.
+  if (magic == "PK\x03\x04" || magic == "PK\x05\x06" ||
+      static_cast<uint8_t>(magic[0]) == 0x80) {
+    return CheckpointFormat::kTorchSave;
+  }
+  return CheckpointFormat::kSafetensors;
+}
+
 absl::StatusOr<StateDict> LoadStateDict(absl::string_view path,
                                         absl::string_view prefix) {
-  bool torch_save = false;
-  {
-    MVL_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
-    if (file.data().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("checkpoint '", path, "' is empty (0 bytes)"));
-    }
-    const absl::string_view magic = file.data().substr(0, 4);
-    // A zip archive (possibly empty), or the legacy format's pickle, which
-    // ReadTorchSave reports.
-    torch_save = magic == "PK\x03\x04" || magic == "PK\x05\x06" ||
-                 static_cast<uint8_t>(magic[0]) == 0x80;
-  }
-  if (torch_save) {
+  MVL_ASSIGN_OR_RETURN(const CheckpointFormat format,
+                       DetectCheckpointFormat(path));
+  if (format == CheckpointFormat::kTorchSave) {
     MVL_ASSIGN_OR_RETURN(TorchSaveFile file, ReadTorchSave(path));
     return ExtractStateDict(file, prefix);
   }

@@ -22,6 +22,14 @@ namespace mammovl::core {
 // Parameter and buffer names with their tensors, in checkpoint order.
 using StateDict = std::vector<std::pair<std::string, at::Tensor>>;
 
+enum class CheckpointFormat { kTorchSave, kSafetensors };
+
+// Returns the format of the checkpoint at `path` from its first bytes: a zip
+// archive (or the legacy torch pickle) is kTorchSave, anything else is taken
+// for kSafetensors. InvalidArgument naming the file if it is empty; the
+// errors of `MappedFile::Open`.
+absl::StatusOr<CheckpointFormat> DetectCheckpointFormat(absl::string_view path);
+
 // Returns the state dict in a torch.save file: the top-level dict if it maps
 // names to tensors, otherwise the dict under the first of "state_dict"
 // (Lightning), "model" (Mammo-CLIP), "model_state_dict" or "module" that
