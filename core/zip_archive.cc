@@ -72,9 +72,9 @@ absl::Status ApplyZip64Extra(absl::string_view extra, absl::string_view path,
     const uint16_t size = Le16(extra.data() + 2);
     extra.remove_prefix(4);
     if (size > extra.size()) {
-      return absl::DataLossError(
-          absl::StrCat(Where(path, entry->name), ": extra field 0x",
-                       absl::Hex(id), " of ", size, " bytes overruns the record"));
+      return absl::DataLossError(absl::StrCat(
+          Where(path, entry->name), ": extra field 0x", absl::Hex(id), " of ",
+          size, " bytes overruns the record"));
     }
     absl::string_view body = extra.substr(0, size);
     extra.remove_prefix(size);
@@ -148,9 +148,9 @@ absl::Status Inflate(absl::string_view in, uint64_t expected_size,
   const uint64_t produced = stream.total_out;
   inflateEnd(&stream);
   if (produced > expected_size) {
-    return absl::DataLossError(absl::StrCat(
-        Where(path, name), ": inflates to more than the ", expected_size,
-        " bytes the directory declares"));
+    return absl::DataLossError(
+        absl::StrCat(Where(path, name), ": inflates to more than the ",
+                     expected_size, " bytes the directory declares"));
   }
   if (rc != Z_STREAM_END) {
     return absl::DataLossError(absl::StrCat(
@@ -158,9 +158,9 @@ absl::Status Inflate(absl::string_view in, uint64_t expected_size,
         rc, " after ", produced, " of ", expected_size, " bytes)"));
   }
   if (produced != expected_size) {
-    return absl::DataLossError(absl::StrCat(
-        Where(path, name), ": inflates to ", produced,
-        " bytes, the directory declares ", expected_size));
+    return absl::DataLossError(
+        absl::StrCat(Where(path, name), ": inflates to ", produced,
+                     " bytes, the directory declares ", expected_size));
   }
   out->resize(static_cast<size_t>(expected_size));
   return absl::OkStatus();
@@ -189,17 +189,32 @@ absl::Status ZipArchive::Parse() {
   // The end-of-central-directory record is the last 22 bytes plus a comment
   // of at most 64 KiB; search backwards for its signature.
   uint64_t eocd = std::numeric_limits<uint64_t>::max();
-  const uint64_t lowest =
-      size - kEndOfCentralDirSize > kMaxCommentSize
-          ? size - kEndOfCentralDirSize - kMaxCommentSize
-          : 0;
+  const uint64_t lowest = size - kEndOfCentralDirSize > kMaxCommentSize
+                              ? size - kEndOfCentralDirSize - kMaxCommentSize
+                              : 0;
+  // The signature may also occur inside a comment. Prefer a record whose
+  // central directory ends right where the record (or its ZIP64 locator)
+  // begins, as in every archive without prepended data; otherwise take the
+  // last record whose comment fits in the file.
+  uint64_t fallback = std::numeric_limits<uint64_t>::max();
   for (uint64_t pos = size - kEndOfCentralDirSize + 1; pos-- > lowest;) {
-    if (Le32(data.data() + pos) == kEndOfCentralDirSignature &&
-        Le16(data.data() + pos + 20) <= size - pos - kEndOfCentralDirSize) {
+    if (Le32(data.data() + pos) != kEndOfCentralDirSignature ||
+        Le16(data.data() + pos + 20) > size - pos - kEndOfCentralDirSize) {
+      continue;
+    }
+    const uint64_t cd_end =
+        static_cast<uint64_t>(Le32(data.data() + pos + 12)) +
+        Le32(data.data() + pos + 16);
+    const bool zip64_locator =
+        pos >= kZip64LocatorSize &&
+        Le32(data.data() + pos - kZip64LocatorSize) == kZip64LocatorSignature;
+    if (cd_end == pos || zip64_locator) {
       eocd = pos;
       break;
     }
+    if (fallback == std::numeric_limits<uint64_t>::max()) fallback = pos;
   }
+  if (eocd == std::numeric_limits<uint64_t>::max()) eocd = fallback;
   if (eocd == std::numeric_limits<uint64_t>::max()) {
     return absl::InvalidArgumentError(absl::StrCat(
         Where(path),
@@ -227,9 +242,9 @@ absl::Status ZipArchive::Parse() {
     }
     const uint64_t locator_pos = eocd - kZip64LocatorSize;
     if (!InRange(z64_offset, kZip64EndOfCentralDirSize, locator_pos)) {
-      return absl::DataLossError(absl::StrCat(
-          Where(path), ": ZIP64 end-of-central-directory offset ", z64_offset,
-          " is outside the file (", size, " bytes)"));
+      return absl::DataLossError(
+          absl::StrCat(Where(path), ": ZIP64 end-of-central-directory offset ",
+                       z64_offset, " is outside the file (", size, " bytes)"));
     }
     const char* z = data.data() + z64_offset;
     if (Le32(z) != kZip64EndOfCentralDirSignature) {
@@ -257,14 +272,15 @@ absl::Status ZipArchive::Parse() {
         " (file of ", size, " bytes; truncated?)"));
   }
   if (entry_count > options_.max_entries) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Where(path), ": ", entry_count, " entries exceed the limit of ",
-        options_.max_entries));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(path), ": ", entry_count,
+                     " entries exceed the limit of ", options_.max_entries));
   }
   if (entry_count > cd_size / kCentralHeaderSize) {
-    return absl::DataLossError(absl::StrCat(
-        Where(path), ": ", entry_count, " entries cannot fit in a central "
-        "directory of ", cd_size, " bytes"));
+    return absl::DataLossError(absl::StrCat(Where(path), ": ", entry_count,
+                                            " entries cannot fit in a central "
+                                            "directory of ",
+                                            cd_size, " bytes"));
   }
 
   entries_.reserve(static_cast<size_t>(entry_count));
@@ -310,13 +326,14 @@ absl::Status ZipArchive::Parse() {
 
     if (disk_start != 0 && disk_start != 0xffff) {
       return absl::UnimplementedError(
-          absl::StrCat(Where(path, entry.name), ": starts on disk ",
-                       disk_start, "; multi-disk archives are not supported"));
+          absl::StrCat(Where(path, entry.name), ": starts on disk ", disk_start,
+                       "; multi-disk archives are not supported"));
     }
     if (flags & 0x41) {
       return absl::UnimplementedError(
-          absl::StrCat(Where(path, entry.name), ": encrypted entries are not "
-                                                "supported"));
+          absl::StrCat(Where(path, entry.name),
+                       ": encrypted entries are not "
+                       "supported"));
     }
     if (method == 0) {
       entry.method = ZipEntry::Method::kStored;
@@ -330,8 +347,8 @@ absl::Status ZipArchive::Parse() {
       entry.method = ZipEntry::Method::kDeflated;
     } else {
       return absl::UnimplementedError(
-          absl::StrCat(Where(path, entry.name), ": compression method ",
-                       method, " is not supported (only stored and deflated)"));
+          absl::StrCat(Where(path, entry.name), ": compression method ", method,
+                       " is not supported (only stored and deflated)"));
     }
 
     // The local header repeats the name and has its own extra field; the
@@ -339,30 +356,29 @@ absl::Status ZipArchive::Parse() {
     // central directory's sizes are authoritative.
     const uint64_t lho = entry.local_header_offset;
     if (!InRange(lho, kLocalHeaderSize, cd_offset)) {
-      return absl::DataLossError(absl::StrCat(
-          Where(path, entry.name), ": local header offset ", lho,
-          " is outside the data area (", cd_offset, " bytes)"));
+      return absl::DataLossError(
+          absl::StrCat(Where(path, entry.name), ": local header offset ", lho,
+                       " is outside the data area (", cd_offset, " bytes)"));
     }
     const char* l = data.data() + lho;
     if (Le32(l) != kLocalHeaderSignature) {
-      return absl::DataLossError(absl::StrCat(
-          Where(path, entry.name), ": bad local header signature at offset ",
-          lho));
+      return absl::DataLossError(
+          absl::StrCat(Where(path, entry.name),
+                       ": bad local header signature at offset ", lho));
     }
     const uint16_t local_name_len = Le16(l + 26);
     const uint16_t local_extra_len = Le16(l + 28);
     const uint64_t header_size =
         kLocalHeaderSize + local_name_len + local_extra_len;
     if (!InRange(lho, header_size, cd_offset)) {
-      return absl::DataLossError(absl::StrCat(
-          Where(path, entry.name), ": local header at offset ", lho,
-          " runs into the central directory"));
+      return absl::DataLossError(
+          absl::StrCat(Where(path, entry.name), ": local header at offset ",
+                       lho, " runs into the central directory"));
     }
     if (absl::string_view(l + kLocalHeaderSize, local_name_len) != entry.name) {
       return absl::DataLossError(absl::StrCat(
-          Where(path, entry.name), ": local header at offset ", lho,
-          " names '", absl::string_view(l + kLocalHeaderSize, local_name_len),
-          "'"));
+          Where(path, entry.name), ": local header at offset ", lho, " names '",
+          absl::string_view(l + kLocalHeaderSize, local_name_len), "'"));
     }
     if (Le16(l + 8) != method) {
       return absl::DataLossError(
@@ -379,10 +395,10 @@ absl::Status ZipArchive::Parse() {
     if (entry.method == ZipEntry::Method::kDeflated &&
         entry.uncompressed_size / kMaxDeflateRatio >
             entry.compressed_size + 1) {
-      return absl::DataLossError(absl::StrCat(
-          Where(path, entry.name), ": declares ", entry.uncompressed_size,
-          " bytes inflated from only ", entry.compressed_size,
-          " compressed bytes"));
+      return absl::DataLossError(
+          absl::StrCat(Where(path, entry.name), ": declares ",
+                       entry.uncompressed_size, " bytes inflated from only ",
+                       entry.compressed_size, " compressed bytes"));
     }
     if (!index_.emplace(entry.name, entries_.size()).second) {
       return absl::DataLossError(
@@ -406,9 +422,9 @@ absl::StatusOr<absl::string_view> ZipArchive::Read(const ZipEntry& entry,
     return absl::InvalidArgumentError(absl::StrCat(
         Where(path(), entry.name), ": entry does not belong to this archive"));
   }
-  const absl::string_view raw = data.substr(
-      static_cast<size_t>(entry.data_offset),
-      static_cast<size_t>(entry.compressed_size));
+  const absl::string_view raw =
+      data.substr(static_cast<size_t>(entry.data_offset),
+                  static_cast<size_t>(entry.compressed_size));
   absl::string_view result = raw;
   if (entry.method == ZipEntry::Method::kDeflated) {
     MVL_RETURN_IF_ERROR(

@@ -87,10 +87,11 @@ BuiltZip BuildZip(const std::vector<TestEntry>& entries, bool zip64 = false,
   std::vector<Meta> metas;
   for (const TestEntry& e : entries) {
     const std::string payload = e.deflate ? RawDeflate(e.data) : e.data;
-    Meta m{static_cast<uint32_t>(crc32(
-               0, reinterpret_cast<const Bytef*>(e.data.data()), e.data.size())),
-           payload.size(), e.data.size(), s.size(),
-           static_cast<uint16_t>(e.deflate ? 8 : 0)};
+    Meta m{
+        static_cast<uint32_t>(crc32(
+            0, reinterpret_cast<const Bytef*>(e.data.data()), e.data.size())),
+        payload.size(), e.data.size(), s.size(),
+        static_cast<uint16_t>(e.deflate ? 8 : 0)};
     z.local_offsets.push_back(s.size());
     Put32(&s, 0x04034b50);
     Put16(&s, zip64 ? 45 : 20);
@@ -180,7 +181,8 @@ std::string WriteTemp(const std::string& name, const std::string& bytes) {
 
 std::string Pattern(size_t n) {
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 7 + i / 13) & 0xff);
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>((i * 7 + i / 13) & 0xff);
   return s;
 }
 
@@ -246,7 +248,18 @@ TEST(ZipArchiveTest, ReadsZip64Records) {
 
 TEST(ZipArchiveTest, ToleratesArchiveComment) {
   const std::string path = WriteTemp(
-      "comment.zip", BuildZip(Sample(), false, "PK\x05\x06 looks like a record").bytes);
+      "comment.zip",
+      BuildZip(Sample(), false, "PK\x05\x06 looks like a record").bytes);
+  MVL_ASSERT_OK_AND_ASSIGN(ZipArchive zip, ZipArchive::Open(path));
+  ExpectSampleReads(zip);
+}
+
+TEST(ZipArchiveTest, SignatureInsideCommentIsNotTheRecord) {
+  // A fake end record inside the comment whose own comment length would fit.
+  std::string fake = "PK\x05\x06";
+  fake += std::string(16, '\0') + std::string("\x02\x00", 2) + "xy";
+  const std::string path =
+      WriteTemp("fake_eocd.zip", BuildZip(Sample(), false, fake).bytes);
   MVL_ASSERT_OK_AND_ASSIGN(ZipArchive zip, ZipArchive::Open(path));
   ExpectSampleReads(zip);
 }
@@ -284,8 +297,9 @@ TEST(ZipArchiveTest, WrongMagicIsInvalidArgument) {
 }
 
 TEST(ZipArchiveTest, MissingFileIsNotFound) {
-  EXPECT_THAT(ZipArchive::Open("/nonexistent/a.zip"),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/a.zip")));
+  EXPECT_THAT(
+      ZipArchive::Open("/nonexistent/a.zip"),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/a.zip")));
 }
 
 TEST(ZipArchiveTest, TruncatedArchiveIsRejected) {
@@ -361,8 +375,9 @@ TEST(ZipArchiveTest, CorruptDeflateStreamIsDataLoss) {
   const std::string path = WriteTemp("corrupt_deflate.zip", z.bytes);
   MVL_ASSERT_OK_AND_ASSIGN(ZipArchive zip, ZipArchive::Open(path));
   std::string buffer;
-  EXPECT_THAT(zip.Read(*zip.Find("archive/data/1"), &buffer),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("archive/data/1")));
+  EXPECT_THAT(
+      zip.Read(*zip.Find("archive/data/1"), &buffer),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("archive/data/1")));
 }
 
 TEST(ZipArchiveTest, CrcMismatchIsDataLossUnlessDisabled) {
@@ -396,8 +411,8 @@ TEST(ZipArchiveTest, LocalHeaderNameMismatchIsDataLoss) {
   BuiltZip z = BuildZip(Sample());
   z.bytes[z.local_offsets[1] + 30] = 'X';
   const std::string path = WriteTemp("local_name.zip", z.bytes);
-  EXPECT_THAT(ZipArchive::Open(path),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("Xrchive/data/0")));
+  EXPECT_THAT(ZipArchive::Open(path), StatusIs(absl::StatusCode::kDataLoss,
+                                               HasSubstr("Xrchive/data/0")));
 }
 
 TEST(ZipArchiveTest, LocalHeaderOffsetOutsideFileIsDataLoss) {
@@ -415,8 +430,8 @@ TEST(ZipArchiveTest, EntryCountThatCannotFitIsDataLoss) {
   Patch16(&z.bytes, z.eocd_offset + 8, 60000);
   Patch16(&z.bytes, z.eocd_offset + 10, 60000);
   const std::string path = WriteTemp("count.zip", z.bytes);
-  EXPECT_THAT(ZipArchive::Open(path),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("60000 entries")));
+  EXPECT_THAT(ZipArchive::Open(path), StatusIs(absl::StatusCode::kDataLoss,
+                                               HasSubstr("60000 entries")));
 }
 
 TEST(ZipArchiveTest, CentralDirectoryOutsideFileIsDataLoss) {
@@ -451,16 +466,18 @@ TEST(ZipArchiveTest, UnsupportedMethodAndEncryptionAreUnimplemented) {
     BuiltZip z = BuildZip(Sample());
     Patch16(&z.bytes, z.central_offsets[1] + 10, 12);  // bzip2
     const std::string path = WriteTemp("bzip2.zip", z.bytes);
-    EXPECT_THAT(ZipArchive::Open(path),
-                StatusIs(absl::StatusCode::kUnimplemented,
-                         AllOf(HasSubstr("archive/data/0"), HasSubstr("method 12"))));
+    EXPECT_THAT(
+        ZipArchive::Open(path),
+        StatusIs(absl::StatusCode::kUnimplemented,
+                 AllOf(HasSubstr("archive/data/0"), HasSubstr("method 12"))));
   }
   {
     BuiltZip z = BuildZip(Sample());
     Patch16(&z.bytes, z.central_offsets[0] + 8, 0x0809);
     const std::string path = WriteTemp("encrypted.zip", z.bytes);
-    EXPECT_THAT(ZipArchive::Open(path),
-                StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("encrypted")));
+    EXPECT_THAT(
+        ZipArchive::Open(path),
+        StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("encrypted")));
   }
 }
 
@@ -476,8 +493,9 @@ TEST(ZipArchiveTest, TooManyEntriesForOptionsIsInvalidArgument) {
   const std::string path = WriteTemp("many.zip", BuildZip(Sample()).bytes);
   ZipArchive::Options options;
   options.max_entries = 2;
-  EXPECT_THAT(ZipArchive::Open(path, options),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit of 2")));
+  EXPECT_THAT(
+      ZipArchive::Open(path, options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit of 2")));
 }
 
 TEST(ZipArchiveTest, RandomCorruptionNeverCrashes) {
