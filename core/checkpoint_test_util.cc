@@ -24,8 +24,9 @@ std::string TempPath(absl::string_view name) {
 
 absl::StatusOr<std::vector<ExpectedTensor>> ReadExpectedTensors(
     absl::string_view name) {
-  MVL_ASSIGN_OR_RETURN(std::string text,
-                       ReadFileToString(TestDataPath(absl::StrCat(name, ".expected"))));
+  MVL_ASSIGN_OR_RETURN(
+      std::string text,
+      ReadFileToString(TestDataPath(absl::StrCat(name, ".expected"))));
   std::vector<ExpectedTensor> out;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     if (line[0] == '#') continue;
@@ -49,17 +50,28 @@ absl::StatusOr<std::vector<ExpectedTensor>> ReadExpectedTensors(
 
 std::string DtypeName(const at::Tensor& tensor) {
   switch (tensor.scalar_type()) {
-    case at::kDouble: return "float64";
-    case at::kFloat: return "float32";
-    case at::kHalf: return "float16";
-    case at::kBFloat16: return "bfloat16";
-    case at::kLong: return "int64";
-    case at::kInt: return "int32";
-    case at::kShort: return "int16";
-    case at::kChar: return "int8";
-    case at::kByte: return "uint8";
-    case at::kBool: return "bool";
-    default: return "other";
+    case at::kDouble:
+      return "float64";
+    case at::kFloat:
+      return "float32";
+    case at::kHalf:
+      return "float16";
+    case at::kBFloat16:
+      return "bfloat16";
+    case at::kLong:
+      return "int64";
+    case at::kInt:
+      return "int32";
+    case at::kShort:
+      return "int16";
+    case at::kChar:
+      return "int8";
+    case at::kByte:
+      return "uint8";
+    case at::kBool:
+      return "bool";
+    default:
+      return "other";
   }
 }
 
@@ -71,14 +83,16 @@ std::string TensorBytes(const at::Tensor& tensor) {
 ::testing::AssertionResult TensorMatches(const at::Tensor& tensor,
                                          const ExpectedTensor& expected) {
   if (!tensor.defined()) {
-    return ::testing::AssertionFailure() << expected.key << ": undefined tensor";
+    return ::testing::AssertionFailure()
+           << expected.key << ": undefined tensor";
   }
   if (DtypeName(tensor) != expected.dtype) {
     return ::testing::AssertionFailure()
            << expected.key << ": dtype " << DtypeName(tensor) << ", expected "
            << expected.dtype;
   }
-  const std::vector<int64_t> shape(tensor.sizes().begin(), tensor.sizes().end());
+  const std::vector<int64_t> shape(tensor.sizes().begin(),
+                                   tensor.sizes().end());
   if (shape != expected.shape) {
     return ::testing::AssertionFailure()
            << expected.key << ": shape [" << absl::StrJoin(shape, ",")

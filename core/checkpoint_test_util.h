@@ -30,7 +30,8 @@ std::string TestDataPath(absl::string_view name);
 // Returns a fresh path <TEST_TMPDIR>/<name>.
 std::string TempPath(absl::string_view name);
 
-// Parses the `.expected` file of fixture `name` (core/testdata/<name>.expected).
+// Parses the `.expected` file of fixture `name`
+// (core/testdata/<name>.expected).
 absl::StatusOr<std::vector<ExpectedTensor>> ReadExpectedTensors(
     absl::string_view name);
 

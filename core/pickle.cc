@@ -115,16 +115,36 @@ bool DecodeStringRepr(absl::string_view line, std::string* out) {
     }
     const char e = line[++i];
     switch (e) {
-      case '\\': out->push_back('\\'); break;
-      case '\'': out->push_back('\''); break;
-      case '"': out->push_back('"'); break;
-      case 'a': out->push_back('\a'); break;
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
-      case 'n': out->push_back('\n'); break;
-      case 'r': out->push_back('\r'); break;
-      case 't': out->push_back('\t'); break;
-      case 'v': out->push_back('\v'); break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '\'':
+        out->push_back('\'');
+        break;
+      case '"':
+        out->push_back('"');
+        break;
+      case 'a':
+        out->push_back('\a');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'v':
+        out->push_back('\v');
+        break;
       case 'x': {
         if (i + 2 >= line.size() + 0 || HexDigit(line[i + 1]) < 0 ||
             HexDigit(line[i + 2]) < 0) {
@@ -180,75 +200,144 @@ bool DecodeRawUnicodeEscape(absl::string_view line, std::string* out) {
 
 const char* OpcodeName(uint8_t op) {
   switch (op) {
-    case 0x80: return "PROTO";
-    case 0x95: return "FRAME";
-    case '.': return "STOP";
-    case '(': return "MARK";
-    case '0': return "POP";
-    case '1': return "POP_MARK";
-    case '2': return "DUP";
-    case 'I': return "INT";
-    case 'J': return "BININT";
-    case 'K': return "BININT1";
-    case 'M': return "BININT2";
-    case 'L': return "LONG";
-    case 0x8a: return "LONG1";
-    case 0x8b: return "LONG4";
-    case 'N': return "NONE";
-    case 0x88: return "NEWTRUE";
-    case 0x89: return "NEWFALSE";
-    case 'F': return "FLOAT";
-    case 'G': return "BINFLOAT";
-    case 'S': return "STRING";
-    case 'T': return "BINSTRING";
-    case 'U': return "SHORT_BINSTRING";
-    case 'V': return "UNICODE";
-    case 'X': return "BINUNICODE";
-    case 0x8c: return "SHORT_BINUNICODE";
-    case 0x8d: return "BINUNICODE8";
-    case 'B': return "BINBYTES";
-    case 'C': return "SHORT_BINBYTES";
-    case 0x8e: return "BINBYTES8";
-    case 0x96: return "BYTEARRAY8";
-    case ']': return "EMPTY_LIST";
-    case 'a': return "APPEND";
-    case 'e': return "APPENDS";
-    case 'l': return "LIST";
-    case ')': return "EMPTY_TUPLE";
-    case 't': return "TUPLE";
-    case 0x85: return "TUPLE1";
-    case 0x86: return "TUPLE2";
-    case 0x87: return "TUPLE3";
-    case '}': return "EMPTY_DICT";
-    case 'd': return "DICT";
-    case 's': return "SETITEM";
-    case 'u': return "SETITEMS";
-    case 0x8f: return "EMPTY_SET";
-    case 0x90: return "ADDITEMS";
-    case 0x91: return "FROZENSET";
-    case 'c': return "GLOBAL";
-    case 0x93: return "STACK_GLOBAL";
-    case 'R': return "REDUCE";
-    case 'b': return "BUILD";
-    case 0x81: return "NEWOBJ";
-    case 0x92: return "NEWOBJ_EX";
-    case 'i': return "INST";
-    case 'o': return "OBJ";
-    case 'p': return "PUT";
-    case 'q': return "BINPUT";
-    case 'r': return "LONG_BINPUT";
-    case 0x94: return "MEMOIZE";
-    case 'g': return "GET";
-    case 'h': return "BINGET";
-    case 'j': return "LONG_BINGET";
-    case 'P': return "PERSID";
-    case 'Q': return "BINPERSID";
-    case 0x82: return "EXT1";
-    case 0x83: return "EXT2";
-    case 0x84: return "EXT4";
-    case 0x97: return "NEXT_BUFFER";
-    case 0x98: return "READONLY_BUFFER";
-    default: return nullptr;
+    case 0x80:
+      return "PROTO";
+    case 0x95:
+      return "FRAME";
+    case '.':
+      return "STOP";
+    case '(':
+      return "MARK";
+    case '0':
+      return "POP";
+    case '1':
+      return "POP_MARK";
+    case '2':
+      return "DUP";
+    case 'I':
+      return "INT";
+    case 'J':
+      return "BININT";
+    case 'K':
+      return "BININT1";
+    case 'M':
+      return "BININT2";
+    case 'L':
+      return "LONG";
+    case 0x8a:
+      return "LONG1";
+    case 0x8b:
+      return "LONG4";
+    case 'N':
+      return "NONE";
+    case 0x88:
+      return "NEWTRUE";
+    case 0x89:
+      return "NEWFALSE";
+    case 'F':
+      return "FLOAT";
+    case 'G':
+      return "BINFLOAT";
+    case 'S':
+      return "STRING";
+    case 'T':
+      return "BINSTRING";
+    case 'U':
+      return "SHORT_BINSTRING";
+    case 'V':
+      return "UNICODE";
+    case 'X':
+      return "BINUNICODE";
+    case 0x8c:
+      return "SHORT_BINUNICODE";
+    case 0x8d:
+      return "BINUNICODE8";
+    case 'B':
+      return "BINBYTES";
+    case 'C':
+      return "SHORT_BINBYTES";
+    case 0x8e:
+      return "BINBYTES8";
+    case 0x96:
+      return "BYTEARRAY8";
+    case ']':
+      return "EMPTY_LIST";
+    case 'a':
+      return "APPEND";
+    case 'e':
+      return "APPENDS";
+    case 'l':
+      return "LIST";
+    case ')':
+      return "EMPTY_TUPLE";
+    case 't':
+      return "TUPLE";
+    case 0x85:
+      return "TUPLE1";
+    case 0x86:
+      return "TUPLE2";
+    case 0x87:
+      return "TUPLE3";
+    case '}':
+      return "EMPTY_DICT";
+    case 'd':
+      return "DICT";
+    case 's':
+      return "SETITEM";
+    case 'u':
+      return "SETITEMS";
+    case 0x8f:
+      return "EMPTY_SET";
+    case 0x90:
+      return "ADDITEMS";
+    case 0x91:
+      return "FROZENSET";
+    case 'c':
+      return "GLOBAL";
+    case 0x93:
+      return "STACK_GLOBAL";
+    case 'R':
+      return "REDUCE";
+    case 'b':
+      return "BUILD";
+    case 0x81:
+      return "NEWOBJ";
+    case 0x92:
+      return "NEWOBJ_EX";
+    case 'i':
+      return "INST";
+    case 'o':
+      return "OBJ";
+    case 'p':
+      return "PUT";
+    case 'q':
+      return "BINPUT";
+    case 'r':
+      return "LONG_BINPUT";
+    case 0x94:
+      return "MEMOIZE";
+    case 'g':
+      return "GET";
+    case 'h':
+      return "BINGET";
+    case 'j':
+      return "LONG_BINGET";
+    case 'P':
+      return "PERSID";
+    case 'Q':
+      return "BINPERSID";
+    case 0x82:
+      return "EXT1";
+    case 0x83:
+      return "EXT2";
+    case 0x84:
+      return "EXT4";
+    case 0x97:
+      return "NEXT_BUFFER";
+    case 0x98:
+      return "READONLY_BUFFER";
+    default:
+      return nullptr;
   }
 }
 
@@ -318,20 +407,32 @@ const PickleValue* PickleValue::Find(absl::string_view key) const {
 
 std::string PickleValue::TypeName() const {
   switch (kind_) {
-    case Kind::kNone: return "None";
-    case Kind::kBool: return "bool";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return "bool";
     case Kind::kInt:
-    case Kind::kBigInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kBytes: return "bytes";
-    case Kind::kList: return "list";
-    case Kind::kTuple: return "tuple";
-    case Kind::kDict: return "dict";
+    case Kind::kBigInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kBytes:
+      return "bytes";
+    case Kind::kList:
+      return "list";
+    case Kind::kTuple:
+      return "tuple";
+    case Kind::kDict:
+      return "dict";
     case Kind::kGlobal:
-    case Kind::kObject: return qualified_name();
-    case Kind::kStorage: return "storage";
-    case Kind::kTensor: return "tensor";
+    case Kind::kObject:
+      return qualified_name();
+    case Kind::kStorage:
+      return "storage";
+    case Kind::kTensor:
+      return "tensor";
   }
   return "?";
 }
@@ -407,9 +508,8 @@ class Unpickler {
   // Input.
   absl::StatusOr<absl::string_view> Read(uint64_t n) {
     if (n > data_.size() - pos_) {
-      return Corrupt(absl::StrCat("truncated data: needs ", n,
-                                  " bytes, only ", data_.size() - pos_,
-                                  " left"));
+      return Corrupt(absl::StrCat("truncated data: needs ", n, " bytes, only ",
+                                  data_.size() - pos_, " left"));
     }
     absl::string_view out = data_.substr(pos_, static_cast<size_t>(n));
     pos_ += static_cast<size_t>(n);
@@ -526,8 +626,10 @@ absl::Status Unpickler::PushInt(absl::string_view le) {
   }
   if (le.size() <= 8) {
     uint64_t v = 0;
-    for (size_t i = le.size(); i-- > 0;) v = (v << 8) | static_cast<uint8_t>(le[i]);
-    if (!le.empty() && (static_cast<uint8_t>(le.back()) & 0x80) && le.size() < 8) {
+    for (size_t i = le.size(); i-- > 0;)
+      v = (v << 8) | static_cast<uint8_t>(le[i]);
+    if (!le.empty() && (static_cast<uint8_t>(le.back()) & 0x80) &&
+        le.size() < 8) {
       v |= ~uint64_t{0} << (8 * le.size());  // sign-extend
     }
     stack_.push_back(tree_.NewInt(static_cast<int64_t>(v)));
@@ -541,8 +643,8 @@ absl::Status Unpickler::PushInt(absl::string_view le) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<PickleValue*> Unpickler::ApplyBuiltin(const PickleValue& callable,
-                                                      const PickleValue& args) {
+absl::StatusOr<PickleValue*> Unpickler::ApplyBuiltin(
+    const PickleValue& callable, const PickleValue& args) {
   const std::string& module = callable.module();
   const std::string& name = callable.name();
   const auto& a = args.items();
@@ -629,8 +731,9 @@ absl::StatusOr<PickleValue*> Unpickler::Apply(PickleValue* callable,
     absl::StatusOr<PickleValue*> result =
         options_.reduce(*callable, *args, &tree_);
     if (!result.ok()) {
-      return absl::Status(result.status().code(),
-                          absl::StrCat(Where(), ": ", result.status().message()));
+      return absl::Status(
+          result.status().code(),
+          absl::StrCat(Where(), ": ", result.status().message()));
     }
     if (*result != nullptr) return *result;
   }
@@ -726,7 +829,8 @@ absl::Status Unpickler::Step() {
       }
       if (digits.empty() || digits.size() > 2.5 * kMaxBigIntBytes ||
           !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit)) {
-        return Corrupt(absl::StrCat("bad LONG text '", line.substr(0, 40), "'"));
+        return Corrupt(
+            absl::StrCat("bad LONG text '", line.substr(0, 40), "'"));
       }
       stack_.push_back(NewText(Kind::kBigInt, line));
       return absl::OkStatus();
@@ -751,7 +855,8 @@ absl::Status Unpickler::Step() {
       MVL_ASSIGN_OR_RETURN(absl::string_view line, ReadLine());
       double v;
       if (!absl::SimpleAtod(line, &v)) {
-        return Corrupt(absl::StrCat("bad FLOAT text '", line.substr(0, 40), "'"));
+        return Corrupt(
+            absl::StrCat("bad FLOAT text '", line.substr(0, 40), "'"));
       }
       PickleValue* f = New(Kind::kFloat);
       f->float_ = v;
@@ -787,8 +892,8 @@ absl::Status Unpickler::Step() {
       }
       MVL_ASSIGN_OR_RETURN(absl::string_view text, Read(n));
       // Python 2 str (BINSTRING) is read as text, as torch.load does.
-      const bool is_text = op_ == 'X' || op_ == 0x8c || op_ == 0x8d ||
-                           op_ == 'T' || op_ == 'U';
+      const bool is_text =
+          op_ == 'X' || op_ == 0x8c || op_ == 0x8d || op_ == 'T' || op_ == 'U';
       stack_.push_back(NewText(is_text ? Kind::kString : Kind::kBytes, text));
       return absl::OkStatus();
     }
@@ -879,7 +984,8 @@ absl::Status Unpickler::Step() {
                                   : (target->kind() == Kind::kList ||
                                      target->kind() == Kind::kObject);
       if (!ok) {
-        return Corrupt(absl::StrCat("cannot add items to a ", target->TypeName()));
+        return Corrupt(
+            absl::StrCat("cannot add items to a ", target->TypeName()));
       }
       target->items_.insert(target->items_.end(), items.begin(), items.end());
       return absl::OkStatus();
@@ -898,7 +1004,8 @@ absl::Status Unpickler::Step() {
       }
       MVL_ASSIGN_OR_RETURN(PickleValue * target, Top());
       if (target->kind() != Kind::kDict && target->kind() != Kind::kObject) {
-        return Corrupt(absl::StrCat("cannot set items on a ", target->TypeName()));
+        return Corrupt(
+            absl::StrCat("cannot set items on a ", target->TypeName()));
       }
       for (size_t i = 0; i < items.size(); i += 2) {
         target->SetItem(items[i], items[i + 1]);
@@ -977,7 +1084,8 @@ absl::Status Unpickler::Step() {
       MVL_ASSIGN_OR_RETURN(absl::string_view line, ReadLine());
       uint64_t id;
       if (!absl::SimpleAtoi(line, &id)) {
-        return Corrupt(absl::StrCat("bad PUT index '", line.substr(0, 40), "'"));
+        return Corrupt(
+            absl::StrCat("bad PUT index '", line.substr(0, 40), "'"));
       }
       return Memo(id);
     }
@@ -992,7 +1100,8 @@ absl::Status Unpickler::Step() {
       MVL_ASSIGN_OR_RETURN(absl::string_view line, ReadLine());
       uint64_t id;
       if (!absl::SimpleAtoi(line, &id)) {
-        return Corrupt(absl::StrCat("bad GET index '", line.substr(0, 40), "'"));
+        return Corrupt(
+            absl::StrCat("bad GET index '", line.substr(0, 40), "'"));
       }
       return Get(id);
     }
@@ -1015,10 +1124,12 @@ absl::Status Unpickler::Step() {
       if (!options_.persistent_load) {
         return Unsupported("persistent id but no persistent loader");
       }
-      absl::StatusOr<PickleValue*> loaded = options_.persistent_load(*pid, &tree_);
+      absl::StatusOr<PickleValue*> loaded =
+          options_.persistent_load(*pid, &tree_);
       if (!loaded.ok()) {
-        return absl::Status(loaded.status().code(),
-                            absl::StrCat(Where(), ": ", loaded.status().message()));
+        return absl::Status(
+            loaded.status().code(),
+            absl::StrCat(Where(), ": ", loaded.status().message()));
       }
       if (*loaded == nullptr) {
         return Unsupported("persistent id not resolved");
@@ -1063,7 +1174,8 @@ absl::Status Unpickler::CheckDepth() const {
       const int height = f.depth + 1;
       seen[f.value] = {Color::kDone, height};
       stack.pop_back();
-      if (!stack.empty()) stack.back().depth = std::max(stack.back().depth, height);
+      if (!stack.empty())
+        stack.back().depth = std::max(stack.back().depth, height);
       continue;
     }
     const PickleValue* child = f.children[f.next++];
@@ -1089,9 +1201,11 @@ absl::StatusOr<PickleTree> Unpickler::Run() {
   while (!stopped_) {
     if (pos_ >= data_.size()) {
       op_offset_ = pos_;
-      return absl::DataLossError(absl::StrCat(
-          "pickle '", source_, "': truncated data: no STOP opcode before the "
-          "end at offset ", pos_));
+      return absl::DataLossError(
+          absl::StrCat("pickle '", source_,
+                       "': truncated data: no STOP opcode before the "
+                       "end at offset ",
+                       pos_));
     }
     MVL_RETURN_IF_ERROR(Step());
     if (stack_.size() + marks_.size() > options_.max_stack_size) {
@@ -1099,8 +1213,8 @@ absl::StatusOr<PickleTree> Unpickler::Run() {
                                    options_.max_stack_size, " entries"));
     }
     if (tree_.size() > options_.max_nodes) {
-      return TooLarge(absl::StrCat("more than ", options_.max_nodes,
-                                   " values"));
+      return TooLarge(
+          absl::StrCat("more than ", options_.max_nodes, " values"));
     }
   }
   MVL_RETURN_IF_ERROR(CheckDepth());
@@ -1150,8 +1264,8 @@ std::string FormatFloat(double f) {
   } else if (exponent < 0) {
     absl::StrAppend(&out, "0.", std::string(-exponent - 1, '0'), digits);
   } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
-    absl::StrAppend(&out, digits, std::string(exponent + 1 - digits.size(), '0'),
-                    ".0");
+    absl::StrAppend(&out, digits,
+                    std::string(exponent + 1 - digits.size(), '0'), ".0");
   } else {
     absl::StrAppend(&out, digits.substr(0, exponent + 1), ".",
                     digits.substr(exponent + 1));

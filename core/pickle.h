@@ -38,9 +38,9 @@ class PickleValue {
     kBytes,
     kList,
     kTuple,
-    kDict,    // dict and collections.OrderedDict; keeps insertion order
-    kGlobal,  // a reference to a class or function: `module()`, `name()`
-    kObject,  // an instance of a class this unpickler does not interpret
+    kDict,     // dict and collections.OrderedDict; keeps insertion order
+    kGlobal,   // a reference to a class or function: `module()`, `name()`
+    kObject,   // an instance of a class this unpickler does not interpret
     kStorage,  // made by a persistent-load callback: index into its storages
     kTensor,   // made by a reduce callback: index into its tensors
   };

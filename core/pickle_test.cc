@@ -23,7 +23,8 @@ using namespace std::string_literals;  // NOLINT: byte strings with NULs
 // BINUNICODE of `s`.
 std::string U(const std::string& s) {
   std::string out = "X";
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(s.size() >> (8 * i)));
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>(s.size() >> (8 * i)));
   return out + s;
 }
 
@@ -38,7 +39,8 @@ absl::StatusOr<PickleTree> UnpickleBytes(const std::string& bytes) {
 
 std::vector<std::string> Keys(const PickleValue& dict) {
   std::vector<std::string> keys;
-  for (const auto& [k, v] : dict.dict_items()) keys.push_back(k->string_value());
+  for (const auto& [k, v] : dict.dict_items())
+    keys.push_back(k->string_value());
   return keys;
 }
 
@@ -46,7 +48,8 @@ class ProtocolTest : public ::testing::TestWithParam<int> {};
 
 // The same Python object pickled with protocols 0-5 by the fixture script.
 TEST_P(ProtocolTest, ReadsEveryProtocol) {
-  const std::string path = TestData(absl::StrCat("protocol", GetParam(), ".pkl"));
+  const std::string path =
+      TestData(absl::StrCat("protocol", GetParam(), ".pkl"));
   MVL_ASSERT_OK_AND_ASSIGN(std::string bytes, ReadFileToString(path));
   MVL_ASSERT_OK_AND_ASSIGN(PickleTree tree, Unpickle(bytes, path));
   const PickleValue& root = tree.root();
@@ -107,7 +110,8 @@ TEST_P(ProtocolTest, ReadsEveryProtocol) {
   ASSERT_NE(model, nullptr);
   EXPECT_EQ(model->Find("image_encoder")->Find("name")->string_value(),
             "tf_efficientnet_b2");
-  EXPECT_EQ(get("list_config").qualified_name(), "omegaconf.listconfig.ListConfig");
+  EXPECT_EQ(get("list_config").qualified_name(),
+            "omegaconf.listconfig.ListConfig");
   ASSERT_EQ(get("list_config").items().size(), 2u);
   EXPECT_EQ(get("list_config").items()[1]->string_value(), "MLO");
 
@@ -156,9 +160,8 @@ TEST(PickleTest, Protocol0Strings) {
 
 TEST(PickleTest, DuplicateDictKeysKeepFirstPositionAndLastValue) {
   MVL_ASSERT_OK_AND_ASSIGN(
-      PickleTree tree,
-      UnpickleBytes("\x80\x02}("s + U("a") + "K\x01" + U("b") + "K\x02" + U("a") +
-                    "K\x03u."));
+      PickleTree tree, UnpickleBytes("\x80\x02}("s + U("a") + "K\x01" + U("b") +
+                                     "K\x02" + U("a") + "K\x03u."));
   EXPECT_THAT(Keys(tree.root()), ElementsAre("a", "b"));
   EXPECT_EQ(tree.root().Find("a")->int_value(), 3);
   EXPECT_EQ(tree.root().Find("zz"), nullptr);
@@ -168,7 +171,8 @@ TEST(PickleTest, OrderedDictStateIsKept) {
   // What torch.save writes for a module's state_dict (with its _metadata).
   MVL_ASSERT_OK_AND_ASSIGN(
       PickleTree tree,
-      UnpickleBytes("\x80\x02" "ccollections\nOrderedDict\nq\x00)Rq\x01"s +
+      UnpickleBytes("\x80\x02"
+                    "ccollections\nOrderedDict\nq\x00)Rq\x01"s +
                     U("w") + "K\x05s}" + U("_metadata") + "K\x01sb."));
   ASSERT_TRUE(tree.root().is_dict());
   EXPECT_THAT(Keys(tree.root()), ElementsAre("w"));
@@ -181,8 +185,9 @@ TEST(PickleTest, PersistentIdsGoToTheCallback) {
   const std::string bytes = "\x80\x02](" + U("storage") + U("7") + "tQa.";
   UnpickleOptions options;
   std::vector<std::string> seen;
-  options.persistent_load = [&](const PickleValue& pid, PickleTree* tree)
-      -> absl::StatusOr<PickleValue*> {
+  options.persistent_load =
+      [&](const PickleValue& pid,
+          PickleTree* tree) -> absl::StatusOr<PickleValue*> {
     seen.push_back(pid.items()[1]->string_value());
     return tree->NewStorage(42);
   };
@@ -197,17 +202,20 @@ TEST(PickleTest, PersistentIdsGoToTheCallback) {
                        AllOf(HasSubstr("test.pkl"), HasSubstr("0x51"),
                              HasSubstr("persistent"))));
 
-  options.persistent_load = [](const PickleValue&, PickleTree*)
-      -> absl::StatusOr<PickleValue*> {
+  options.persistent_load = [](const PickleValue&,
+                               PickleTree*) -> absl::StatusOr<PickleValue*> {
     return absl::DataLossError("no such storage");
   };
-  EXPECT_THAT(Unpickle(bytes, "t", options),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("offset 23"), HasSubstr("no such storage"))));
+  EXPECT_THAT(
+      Unpickle(bytes, "t", options),
+      StatusIs(absl::StatusCode::kDataLoss,
+               AllOf(HasSubstr("offset 23"), HasSubstr("no such storage"))));
 }
 
 TEST(PickleTest, ReduceCallbackCanReplaceCalls) {
-  const std::string bytes = "\x80\x02" "cmod\nfn\nK\x05\x85R.";
+  const std::string bytes =
+      "\x80\x02"
+      "cmod\nfn\nK\x05\x85R.";
   UnpickleOptions options;
   options.reduce = [](const PickleValue& callable, const PickleValue& args,
                       PickleTree* tree) -> absl::StatusOr<PickleValue*> {
@@ -226,7 +234,8 @@ TEST(PickleTest, ReduceCallbackCanReplaceCalls) {
 }
 
 TEST(PickleTest, SelfContainingListIsAllowedAndFormatsBounded) {
-  MVL_ASSERT_OK_AND_ASSIGN(PickleTree tree, UnpickleBytes("\x80\x02]q\x00h\x00" "a."s));
+  MVL_ASSERT_OK_AND_ASSIGN(PickleTree tree, UnpickleBytes("\x80\x02]q\x00h\x00"
+                                                          "a."s));
   ASSERT_EQ(tree.root().items().size(), 1u);
   EXPECT_EQ(tree.root().items()[0], &tree.root());
   EXPECT_EQ(FormatPickleValue(tree.root()), "[[[[...]]]]");
@@ -234,16 +243,25 @@ TEST(PickleTest, SelfContainingListIsAllowedAndFormatsBounded) {
 
 TEST(PickleTest, FormatsFloatsAsPythonRepr) {
   const std::vector<std::pair<double, std::string>> cases = {
-      {0.0, "0.0"},        {-0.0, "-0.0"},      {1.5, "1.5"},
-      {5e-4, "0.0005"},    {1e-5, "1e-05"},     {-1.25e-7, "-1.25e-07"},
-      {100000.0, "100000.0"}, {1e16, "1e+16"}, {123456789012345.6, "123456789012345.6"},
-      {0.1, "0.1"},        {2.5e-300, "2.5e-300"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {0.0, "0.0"},
+      {-0.0, "-0.0"},
+      {1.5, "1.5"},
+      {5e-4, "0.0005"},
+      {1e-5, "1e-05"},
+      {-1.25e-7, "-1.25e-07"},
+      {100000.0, "100000.0"},
+      {1e16, "1e+16"},
+      {123456789012345.6, "123456789012345.6"},
+      {0.1, "0.1"},
+      {2.5e-300, "2.5e-300"},
+      {1.7976931348623157e308, "1.7976931348623157e+308"},
   };
   for (const auto& [value, text] : cases) {
     std::string bytes = "G";
     uint64_t bits;
     std::memcpy(&bits, &value, sizeof(bits));
-    for (int i = 7; i >= 0; --i) bytes.push_back(static_cast<char>(bits >> (8 * i)));
+    for (int i = 7; i >= 0; --i)
+      bytes.push_back(static_cast<char>(bits >> (8 * i)));
     MVL_ASSERT_OK_AND_ASSIGN(PickleTree tree, UnpickleBytes(bytes + "."));
     EXPECT_EQ(FormatPickleValue(tree.root()), text);
   }
@@ -259,7 +277,8 @@ TEST(PickleTest, FormatsLikePython) {
   EXPECT_THAT(text, HasSubstr("'int': 1, 'neg': -5"));
   EXPECT_THAT(text, HasSubstr("'float': 1.5, 'tiny': -1e-300"));
   EXPECT_THAT(text, HasSubstr("'bytes': b'\\x00\\xff'"));
-  EXPECT_THAT(text, HasSubstr("'list': [1, [2, 3]], 'tuple': (1,), 'empty_tuple': ()"));
+  EXPECT_THAT(
+      text, HasSubstr("'list': [1, [2, 3]], 'tuple': (1,), 'empty_tuple': ()"));
   EXPECT_THAT(text, HasSubstr("'none': None, 'true': True"));
   EXPECT_THAT(text, HasSubstr("'ns': <opaque argparse.Namespace>"));
   EXPECT_THAT(text, HasSubstr("'od': {'a': 1, 'b': 2}"));
@@ -276,37 +295,43 @@ TEST(PickleTest, UnsupportedOpcodeNamesByteAndOffset) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("test.pkl"), HasSubstr("0x82"),
                              HasSubstr("EXT1"), HasSubstr("offset 2"))));
-  EXPECT_THAT(UnpickleBytes("\x80\x02\xff."),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("0xff"), HasSubstr("unsupported opcode"))));
-  EXPECT_THAT(UnpickleBytes("\x80\x07N."),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("protocol 7")));
+  EXPECT_THAT(
+      UnpickleBytes("\x80\x02\xff."),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("0xff"), HasSubstr("unsupported opcode"))));
+  EXPECT_THAT(
+      UnpickleBytes("\x80\x07N."),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("protocol 7")));
 }
 
 TEST(PickleTest, StackUnderflowIsDataLoss) {
-  EXPECT_THAT(UnpickleBytes("\x80\x02Na."),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("stack underflow"), HasSubstr("offset 3"))));
+  EXPECT_THAT(
+      UnpickleBytes("\x80\x02Na."),
+      StatusIs(absl::StatusCode::kDataLoss,
+               AllOf(HasSubstr("stack underflow"), HasSubstr("offset 3"))));
   EXPECT_THAT(UnpickleBytes("."), StatusIs(absl::StatusCode::kDataLoss,
                                            HasSubstr("stack underflow")));
   // Values below a MARK are out of reach.
-  EXPECT_THAT(UnpickleBytes("]K\x01(a."),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("stack underflow")));
+  EXPECT_THAT(
+      UnpickleBytes("]K\x01(a."),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("stack underflow")));
   EXPECT_THAT(UnpickleBytes("Ne."),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("no MARK")));
 }
 
 TEST(PickleTest, MemoMissIsDataLoss) {
-  EXPECT_THAT(UnpickleBytes("\x80\x02h\x05."),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("memo entry 5"), HasSubstr("offset 2"))));
-  EXPECT_THAT(UnpickleBytes("\x80\x02j\x00\x01\x00\x00."s),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("memo entry 256")));
+  EXPECT_THAT(
+      UnpickleBytes("\x80\x02h\x05."),
+      StatusIs(absl::StatusCode::kDataLoss,
+               AllOf(HasSubstr("memo entry 5"), HasSubstr("offset 2"))));
+  EXPECT_THAT(
+      UnpickleBytes("\x80\x02j\x00\x01\x00\x00."s),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("memo entry 256")));
 }
 
 TEST(PickleTest, TruncatedDataIsDataLoss) {
-  EXPECT_THAT(UnpickleBytes(""), StatusIs(absl::StatusCode::kDataLoss,
-                                          HasSubstr("no STOP")));
+  EXPECT_THAT(UnpickleBytes(""),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("no STOP")));
   EXPECT_THAT(UnpickleBytes("\x80\x02N"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("no STOP")));
   EXPECT_THAT(UnpickleBytes("\x80\x02X\x10\x00\x00\x00"s + "abc"),
@@ -325,17 +350,22 @@ TEST(PickleTest, TruncatedDataIsDataLoss) {
 }
 
 TEST(PickleTest, WrongTypesAreDataLoss) {
-  EXPECT_THAT(UnpickleBytes("K\x01K\x02" "a."),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot add items to a int")));
+  EXPECT_THAT(UnpickleBytes("K\x01K\x02"
+                            "a."),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("cannot add items to a int")));
   EXPECT_THAT(UnpickleBytes(")K\x01K\x02s."),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot set items on a tuple")));
-  EXPECT_THAT(UnpickleBytes("K\x01)R."),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot call a int")));
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("cannot set items on a tuple")));
+  EXPECT_THAT(
+      UnpickleBytes("K\x01)R."),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot call a int")));
   EXPECT_THAT(UnpickleBytes("cm\nf\nK\x01R."),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("not a tuple")));
-  EXPECT_THAT(UnpickleBytes("K\x01}b."),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("state of a int")));
-  EXPECT_THAT(UnpickleBytes("(K\x01" "d."),
+  EXPECT_THAT(UnpickleBytes("K\x01}b."), StatusIs(absl::StatusCode::kDataLoss,
+                                                  HasSubstr("state of a int")));
+  EXPECT_THAT(UnpickleBytes("(K\x01"
+                            "d."),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("odd number")));
 }
 
@@ -345,29 +375,35 @@ TEST(PickleTest, LimitsAreResourceExhausted) {
   for (int i = 0; i < 2000; ++i) nested += "]";
   for (int i = 0; i < 1999; ++i) nested += "a";
   nested += ".";
-  EXPECT_THAT(UnpickleBytes(nested),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       AllOf(HasSubstr("test.pkl"), HasSubstr("limit of 1000"))));
+  EXPECT_THAT(
+      UnpickleBytes(nested),
+      StatusIs(absl::StatusCode::kResourceExhausted,
+               AllOf(HasSubstr("test.pkl"), HasSubstr("limit of 1000"))));
   UnpickleOptions deep;
   deep.max_depth = 3000;
   MVL_EXPECT_OK(Unpickle(nested, "t", deep));
 
   UnpickleOptions small;
   small.max_stack_size = 50;
-  EXPECT_THAT(Unpickle(std::string(100, 'N'), "t", small),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("stack")));
+  EXPECT_THAT(
+      Unpickle(std::string(100, 'N'), "t", small),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("stack")));
   small.max_memo_size = 2;
-  EXPECT_THAT(Unpickle("Nq\x00q\x01q\x02."s, "t", small),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("memo")));
+  EXPECT_THAT(
+      Unpickle("Nq\x00q\x01q\x02."s, "t", small),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("memo")));
   small.max_nodes = 10;
   std::string many = "]";
   for (int i = 0; i < 20; ++i) many += "Na";
-  EXPECT_THAT(Unpickle(many + ".", "t", small),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("values")));
+  EXPECT_THAT(
+      Unpickle(many + ".", "t", small),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("values")));
   // A huge integer is refused rather than converted.
-  std::string huge = "\x80\x02\x8b\x00\x10\x00\x00"s + std::string(4096, '\x01') + ".";
-  EXPECT_THAT(UnpickleBytes(huge),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("4096 bytes")));
+  std::string huge =
+      "\x80\x02\x8b\x00\x10\x00\x00"s + std::string(4096, '\x01') + ".";
+  EXPECT_THAT(
+      UnpickleBytes(huge),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("4096 bytes")));
 }
 
 TEST(PickleTest, RandomCorruptionNeverCrashes) {

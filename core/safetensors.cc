@@ -18,33 +18,54 @@ namespace {
 
 at::ScalarType ToScalarType(SafetensorsDtype dtype) {
   switch (dtype) {
-    case SafetensorsDtype::kF64: return at::kDouble;
-    case SafetensorsDtype::kF32: return at::kFloat;
-    case SafetensorsDtype::kF16: return at::kHalf;
-    case SafetensorsDtype::kBF16: return at::kBFloat16;
-    case SafetensorsDtype::kI64: return at::kLong;
-    case SafetensorsDtype::kI32: return at::kInt;
-    case SafetensorsDtype::kI16: return at::kShort;
-    case SafetensorsDtype::kI8: return at::kChar;
-    case SafetensorsDtype::kU8: return at::kByte;
-    case SafetensorsDtype::kBool: return at::kBool;
+    case SafetensorsDtype::kF64:
+      return at::kDouble;
+    case SafetensorsDtype::kF32:
+      return at::kFloat;
+    case SafetensorsDtype::kF16:
+      return at::kHalf;
+    case SafetensorsDtype::kBF16:
+      return at::kBFloat16;
+    case SafetensorsDtype::kI64:
+      return at::kLong;
+    case SafetensorsDtype::kI32:
+      return at::kInt;
+    case SafetensorsDtype::kI16:
+      return at::kShort;
+    case SafetensorsDtype::kI8:
+      return at::kChar;
+    case SafetensorsDtype::kU8:
+      return at::kByte;
+    case SafetensorsDtype::kBool:
+      return at::kBool;
   }
   return at::kByte;
 }
 
 absl::optional<SafetensorsDtype> FromScalarType(at::ScalarType type) {
   switch (type) {
-    case at::kDouble: return SafetensorsDtype::kF64;
-    case at::kFloat: return SafetensorsDtype::kF32;
-    case at::kHalf: return SafetensorsDtype::kF16;
-    case at::kBFloat16: return SafetensorsDtype::kBF16;
-    case at::kLong: return SafetensorsDtype::kI64;
-    case at::kInt: return SafetensorsDtype::kI32;
-    case at::kShort: return SafetensorsDtype::kI16;
-    case at::kChar: return SafetensorsDtype::kI8;
-    case at::kByte: return SafetensorsDtype::kU8;
-    case at::kBool: return SafetensorsDtype::kBool;
-    default: return absl::nullopt;
+    case at::kDouble:
+      return SafetensorsDtype::kF64;
+    case at::kFloat:
+      return SafetensorsDtype::kF32;
+    case at::kHalf:
+      return SafetensorsDtype::kF16;
+    case at::kBFloat16:
+      return SafetensorsDtype::kBF16;
+    case at::kLong:
+      return SafetensorsDtype::kI64;
+    case at::kInt:
+      return SafetensorsDtype::kI32;
+    case at::kShort:
+      return SafetensorsDtype::kI16;
+    case at::kChar:
+      return SafetensorsDtype::kI8;
+    case at::kByte:
+      return SafetensorsDtype::kU8;
+    case at::kBool:
+      return SafetensorsDtype::kBool;
+    default:
+      return absl::nullopt;
   }
 }
 
@@ -83,7 +104,8 @@ std::vector<std::string> SafetensorsFile::names() const {
   return names;
 }
 
-const SafetensorsTensorInfo* SafetensorsFile::info(absl::string_view name) const {
+const SafetensorsTensorInfo* SafetensorsFile::info(
+    absl::string_view name) const {
   const auto it = index_.find(name);
   return it == index_.end() ? nullptr : &header_.tensors[it->second];
 }
@@ -95,23 +117,24 @@ absl::StatusOr<at::Tensor> SafetensorsFile::Load(absl::string_view name) const {
                                             "' has no tensor '", name, "'"));
   }
   // The header was validated against the file size when it was opened.
-  const absl::string_view bytes = file_.data().substr(
-      static_cast<size_t>(header_.data_start + t->begin),
-      static_cast<size_t>(t->end - t->begin));
+  const absl::string_view bytes =
+      file_.data().substr(static_cast<size_t>(header_.data_start + t->begin),
+                          static_cast<size_t>(t->end - t->begin));
   if (t->dtype == SafetensorsDtype::kBool) {
     for (size_t i = 0; i < bytes.size(); ++i) {
       if (static_cast<uint8_t>(bytes[i]) > 1) {
-        return absl::DataLossError(absl::StrCat(
-            "safetensors file '", path(), "', tensor '", name,
-            "': BOOL element ", i, " has the value ",
-            static_cast<int>(static_cast<uint8_t>(bytes[i]))));
+        return absl::DataLossError(
+            absl::StrCat("safetensors file '", path(), "', tensor '", name,
+                         "': BOOL element ", i, " has the value ",
+                         static_cast<int>(static_cast<uint8_t>(bytes[i]))));
       }
     }
   }
   try {
     at::Tensor tensor =
         at::empty(t->shape, at::TensorOptions().dtype(ToScalarType(t->dtype)));
-    if (!bytes.empty()) std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
+    if (!bytes.empty())
+      std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
     return tensor;
   } catch (const std::exception& e) {
     return absl::ResourceExhaustedError(
@@ -128,8 +151,9 @@ absl::Status WriteSafetensors(
   return BigEndianHost(path);
 #endif
   auto error = [&](absl::string_view name, absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot write safetensors file '", path, "': tensor '", name, "' ", what));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write safetensors file '", path, "': tensor '",
+                     name, "' ", what));
   };
   std::vector<SafetensorsTensorInfo> infos;
   absl::flat_hash_map<std::string, size_t> input_index;
@@ -144,9 +168,9 @@ absl::Status WriteSafetensors(
     const absl::optional<SafetensorsDtype> dtype =
         FromScalarType(tensor.scalar_type());
     if (!dtype.has_value()) {
-      return error(name, absl::StrCat("has dtype ",
-                                      c10::toString(tensor.scalar_type()),
-                                      ", which is not supported"));
+      return error(
+          name, absl::StrCat("has dtype ", c10::toString(tensor.scalar_type()),
+                             ", which is not supported"));
     }
     SafetensorsTensorInfo info;
     info.name = name;
@@ -156,22 +180,23 @@ absl::Status WriteSafetensors(
   }
   absl::StatusOr<uint64_t> data_size = LayOutSafetensors(&infos);
   if (!data_size.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot write safetensors file '", path, "': ",
-        data_size.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write safetensors file '", path,
+                     "': ", data_size.status().message()));
   }
 
   MVL_ASSIGN_OR_RETURN(AtomicFileWriter writer, AtomicFileWriter::Open(path));
-  MVL_RETURN_IF_ERROR(writer.Append(SerializeSafetensorsHeader(infos, metadata)));
+  MVL_RETURN_IF_ERROR(
+      writer.Append(SerializeSafetensorsHeader(infos, metadata)));
   for (const SafetensorsTensorInfo& info : infos) {
     const at::Tensor& tensor = tensors[input_index.at(info.name)].second;
     at::Tensor dense;
     try {
       dense = tensor.detach().cpu().contiguous();
     } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat(
-          "cannot write safetensors file '", path, "': tensor '", info.name,
-          "': ", e.what()));
+      return absl::InternalError(absl::StrCat("cannot write safetensors file '",
+                                              path, "': tensor '", info.name,
+                                              "': ", e.what()));
     }
     const size_t nbytes = static_cast<size_t>(info.end - info.begin);
     if (nbytes > 0) {

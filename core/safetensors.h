@@ -31,11 +31,11 @@ class SafetensorsFile {
   SafetensorsFile(SafetensorsFile&&) = default;
   SafetensorsFile& operator=(SafetensorsFile&&) = default;
 
-  // Tensor names in the order of their data in the file.
+  // Returns the tensor names in the order of their data in the file.
   std::vector<std::string> names() const;
   // Returns the dtype, shape and offsets of `name`, or nullptr if absent.
   const SafetensorsTensorInfo* info(absl::string_view name) const;
-  // The `__metadata__` map (empty if the file has none).
+  // Returns the `__metadata__` map (empty if the file has none).
   const std::map<std::string, std::string>& metadata() const {
     return header_.metadata;
   }

@@ -29,11 +29,16 @@ struct DtypeEntry {
 };
 
 constexpr DtypeEntry kDtypes[] = {
-    {SafetensorsDtype::kI64, "I64", 8, 0},  {SafetensorsDtype::kF64, "F64", 8, 1},
-    {SafetensorsDtype::kF32, "F32", 4, 2},  {SafetensorsDtype::kI32, "I32", 4, 3},
-    {SafetensorsDtype::kBF16, "BF16", 2, 4}, {SafetensorsDtype::kF16, "F16", 2, 5},
-    {SafetensorsDtype::kI16, "I16", 2, 6},  {SafetensorsDtype::kI8, "I8", 1, 7},
-    {SafetensorsDtype::kU8, "U8", 1, 8},    {SafetensorsDtype::kBool, "BOOL", 1, 9},
+    {SafetensorsDtype::kI64, "I64", 8, 0},
+    {SafetensorsDtype::kF64, "F64", 8, 1},
+    {SafetensorsDtype::kF32, "F32", 4, 2},
+    {SafetensorsDtype::kI32, "I32", 4, 3},
+    {SafetensorsDtype::kBF16, "BF16", 2, 4},
+    {SafetensorsDtype::kF16, "F16", 2, 5},
+    {SafetensorsDtype::kI16, "I16", 2, 6},
+    {SafetensorsDtype::kI8, "I8", 1, 7},
+    {SafetensorsDtype::kU8, "U8", 1, 8},
+    {SafetensorsDtype::kBool, "BOOL", 1, 9},
 };
 
 const DtypeEntry& Entry(SafetensorsDtype dtype) {
@@ -69,17 +74,32 @@ void AppendJsonString(absl::string_view s, std::string* out) {
   out->push_back('"');
   for (const char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(out, "\\u00",
-                          absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+          absl::StrAppend(
+              out, "\\u00",
+              absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
         } else {
           out->push_back(c);
         }
@@ -94,7 +114,9 @@ absl::string_view SafetensorsDtypeName(SafetensorsDtype dtype) {
   return Entry(dtype).name;
 }
 
-size_t SafetensorsDtypeSize(SafetensorsDtype dtype) { return Entry(dtype).size; }
+size_t SafetensorsDtypeSize(SafetensorsDtype dtype) {
+  return Entry(dtype).size;
+}
 
 absl::optional<SafetensorsDtype> ParseSafetensorsDtype(absl::string_view name) {
   for (const DtypeEntry& e : kDtypes) {
@@ -113,19 +135,21 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(file[i]);
   if (n > kMaxHeaderSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Where(path), ": not a safetensors file (header length ", n,
-        " exceeds the limit of ", kMaxHeaderSize, " bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(path), ": not a safetensors file (header length ", n,
+                     " exceeds the limit of ", kMaxHeaderSize, " bytes)"));
   }
   if (n > file.size() - 8) {
-    return absl::DataLossError(absl::StrCat(
-        Where(path), ": header of ", n, " bytes runs past the end of the file (",
-        file.size(), " bytes; truncated?)"));
+    return absl::DataLossError(
+        absl::StrCat(Where(path), ": header of ", n,
+                     " bytes runs past the end of the file (", file.size(),
+                     " bytes; truncated?)"));
   }
   const absl::string_view json = file.substr(8, n);
   if (json.empty() || json[0] != '{') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Where(path), ": not a safetensors file (the header does not start "
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(path),
+                     ": not a safetensors file (the header does not start "
                      "with '{')"));
   }
   Value root_value;
@@ -133,8 +157,8 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
       google::protobuf::StringPiece(json.data(), json.size()),
       root_value.mutable_struct_value());
   if (!parsed.ok()) {
-    return absl::DataLossError(absl::StrCat(Where(path), ": header is not valid JSON: ",
-                                            parsed.ToString()));
+    return absl::DataLossError(absl::StrCat(
+        Where(path), ": header is not valid JSON: ", parsed.ToString()));
   }
 
   SafetensorsHeader header;
@@ -148,8 +172,9 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
       }
       for (const auto& [key, v] : value.struct_value().fields()) {
         if (v.kind_case() != Value::kStringValue) {
-          return absl::DataLossError(absl::StrCat(
-              Where(path), ": __metadata__ value of '", key, "' is not a string"));
+          return absl::DataLossError(absl::StrCat(Where(path),
+                                                  ": __metadata__ value of '",
+                                                  key, "' is not a string"));
         }
         header.metadata[key] = v.string_value();
       }
@@ -186,13 +211,15 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
     for (const Value& d : shape->list_value().values()) {
       uint64_t dim;
       if (!ToUint(d, &dim)) {
-        return absl::DataLossError(absl::StrCat(
-            Where(path, name), ": shape holds a value that is not a "
-                               "non-negative integer"));
+        return absl::DataLossError(
+            absl::StrCat(Where(path, name),
+                         ": shape holds a value that is not a "
+                         "non-negative integer"));
       }
       info.shape.push_back(static_cast<int64_t>(dim));
       nbytes *= dim;
-      if (nbytes > file.size()) nbytes = static_cast<unsigned __int128>(file.size()) + 1;
+      if (nbytes > file.size())
+        nbytes = static_cast<unsigned __int128>(file.size()) + 1;
     }
     if (offsets == nullptr || offsets->kind_case() != Value::kListValue ||
         offsets->list_value().values_size() != 2 ||
@@ -203,9 +230,9 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
           ": \"data_offsets\" is not a list of two non-negative integers"));
     }
     if (info.end < info.begin) {
-      return absl::DataLossError(absl::StrCat(Where(path, name), ": data_offsets [",
-                                              info.begin, ", ", info.end,
-                                              "] end before they begin"));
+      return absl::DataLossError(
+          absl::StrCat(Where(path, name), ": data_offsets [", info.begin, ", ",
+                       info.end, "] end before they begin"));
     }
     if (info.end > buffer_size) {
       return absl::DataLossError(absl::StrCat(
@@ -234,14 +261,14 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
   for (const SafetensorsTensorInfo& info : header.tensors) {
     if (info.begin < expected_begin) {
       return absl::DataLossError(absl::StrCat(
-          Where(path, info.name), ": data_offsets [", info.begin, ", ", info.end,
-          "] overlap those of tensor '", previous->name, "' [", previous->begin,
-          ", ", previous->end, "]"));
+          Where(path, info.name), ": data_offsets [", info.begin, ", ",
+          info.end, "] overlap those of tensor '", previous->name, "' [",
+          previous->begin, ", ", previous->end, "]"));
     }
     if (info.begin > expected_begin) {
       return absl::DataLossError(absl::StrCat(
-          Where(path, info.name), ": data_offsets [", info.begin, ", ", info.end,
-          "] leave a gap: the data ",
+          Where(path, info.name), ": data_offsets [", info.begin, ", ",
+          info.end, "] leave a gap: the data ",
           previous == nullptr ? std::string("starts at 0")
                               : absl::StrCat("of tensor '", previous->name,
                                              "' ends at ", expected_begin)));
@@ -250,10 +277,11 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(
     previous = &info;
   }
   if (expected_begin != buffer_size) {
-    return absl::DataLossError(absl::StrCat(
-        Where(path), ": tensor data ends at byte ", expected_begin,
-        " of a data buffer of ", buffer_size, " bytes; the offsets must cover "
-        "it exactly"));
+    return absl::DataLossError(
+        absl::StrCat(Where(path), ": tensor data ends at byte ", expected_begin,
+                     " of a data buffer of ", buffer_size,
+                     " bytes; the offsets must cover "
+                     "it exactly"));
   }
   return header;
 }
@@ -317,7 +345,8 @@ std::string SerializeSafetensorsHeader(
   json.append((8 - json.size() % 8) % 8, ' ');
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) {
-    out[i] = static_cast<char>((static_cast<uint64_t>(json.size()) >> (8 * i)) & 0xff);
+    out[i] = static_cast<char>((static_cast<uint64_t>(json.size()) >> (8 * i)) &
+                               0xff);
   }
   return out + json;
 }

@@ -18,7 +18,18 @@
 namespace mammovl::core {
 
 // The element types MammoVL reads and writes.
-enum class SafetensorsDtype { kF64, kF32, kF16, kBF16, kI64, kI32, kI16, kI8, kU8, kBool };
+enum class SafetensorsDtype {
+  kF64,
+  kF32,
+  kF16,
+  kBF16,
+  kI64,
+  kI32,
+  kI16,
+  kI8,
+  kU8,
+  kBool
+};
 
 // Returns the header name ("F32", "BOOL", ...).
 absl::string_view SafetensorsDtypeName(SafetensorsDtype dtype);

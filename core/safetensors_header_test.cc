@@ -25,7 +25,8 @@ std::string TestData(const std::string& name) {
 // A file with header `json` (not padded) followed by `data_size` bytes.
 std::string MakeFile(const std::string& json, size_t data_size) {
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((json.size() >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>((json.size() >> (8 * i)) & 0xff);
   return out + json + std::string(data_size, '\x01');
 }
 
@@ -33,7 +34,8 @@ absl::StatusOr<SafetensorsHeader> Parse(const std::string& file) {
   return ParseSafetensorsHeader(file, "x.safetensors");
 }
 
-std::vector<std::string> Names(const std::vector<SafetensorsTensorInfo>& infos) {
+std::vector<std::string> Names(
+    const std::vector<SafetensorsTensorInfo>& infos) {
   std::vector<std::string> names;
   for (const auto& i : infos) names.push_back(i.name);
   return names;
@@ -97,7 +99,8 @@ TEST(SafetensorsHeaderTest, LaysOutByDtypeThenName) {
   EXPECT_EQ(t[1].begin, 24u);
   EXPECT_EQ(size, 3u * (8 + 8 + 4 + 4 + 4 + 2 + 2 + 2 + 1 + 1 + 1));
   // Writers and the reader agree.
-  const std::string file = SerializeSafetensorsHeader(t, {}) + std::string(size, '\0');
+  const std::string file =
+      SerializeSafetensorsHeader(t, {}) + std::string(size, '\0');
   MVL_ASSERT_OK_AND_ASSIGN(SafetensorsHeader parsed, Parse(file));
   EXPECT_EQ(Names(parsed.tensors), Names(t));
 }
@@ -118,7 +121,8 @@ TEST(SafetensorsHeaderTest, ParsesFixtureInDataOrder) {
   EXPECT_EQ(header.tensors.back().end, bytes.size() - header.data_start);
 }
 
-// --- Bad headers ---------------------------------------------------------------
+// --- Bad headers
+// ---------------------------------------------------------------
 
 TEST(SafetensorsHeaderTest, OverlappingOffsetsAreDataLoss) {
   const std::string path = TestData("bad_overlap.safetensors");
@@ -153,9 +157,10 @@ TEST(SafetensorsHeaderTest, ImplausibleHeaderLengthIsInvalidArgument) {
 
 TEST(SafetensorsHeaderTest, TruncatedHeaderIsDataLoss) {
   const std::string file = MakeFile("{\"a\":{}}", 0);
-  EXPECT_THAT(Parse(file.substr(0, file.size() - 2)),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr("x.safetensors"), HasSubstr("truncated"))));
+  EXPECT_THAT(
+      Parse(file.substr(0, file.size() - 2)),
+      StatusIs(absl::StatusCode::kDataLoss,
+               AllOf(HasSubstr("x.safetensors"), HasSubstr("truncated"))));
 }
 
 TEST(SafetensorsHeaderTest, MalformedHeadersAreRejected) {
@@ -166,11 +171,12 @@ TEST(SafetensorsHeaderTest, MalformedHeadersAreRejected) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {"[1,2]", 0, absl::StatusCode::kInvalidArgument, "does not start with '{'"},
+      {"[1,2]", 0, absl::StatusCode::kInvalidArgument,
+       "does not start with '{'"},
       {"{\"a\":", 0, absl::StatusCode::kDataLoss, "not valid JSON"},
       {"{\"a\":3}", 0, absl::StatusCode::kDataLoss, "tensor 'a': entry is not"},
-      {"{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1,
-       absl::StatusCode::kUnimplemented, "tensor 'a': dtype 'F8_E4M3'"},
+      {"{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+       1, absl::StatusCode::kUnimplemented, "tensor 'a': dtype 'F8_E4M3'"},
       {"{\"a\":{\"shape\":[1],\"data_offsets\":[0,1]}}", 1,
        absl::StatusCode::kDataLoss, "\"dtype\""},
       {"{\"a\":{\"dtype\":\"U8\",\"shape\":[-1],\"data_offsets\":[0,1]}}", 1,
@@ -182,7 +188,8 @@ TEST(SafetensorsHeaderTest, MalformedHeadersAreRejected) {
       {"{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,0]}}", 1,
        absl::StatusCode::kDataLoss, "end before they begin"},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4,
-       absl::StatusCode::kDataLoss, "span 4 bytes, but shape [2] of F32 needs 8"},
+       absl::StatusCode::kDataLoss,
+       "span 4 bytes, but shape [2] of F32 needs 8"},
       {"{\"a\":{\"dtype\":\"U8\",\"shape\":[4294967296,4294967296,4294967296],"
        "\"data_offsets\":[0,4]}}",
        4, absl::StatusCode::kDataLoss, "needs more than the file holds"},
@@ -190,9 +197,11 @@ TEST(SafetensorsHeaderTest, MalformedHeadersAreRejected) {
        absl::StatusCode::kDataLoss, "gap: the data starts at 0"},
       {"{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]},"
        "\"b\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[3,4]}}",
-       4, absl::StatusCode::kDataLoss, "tensor 'b': data_offsets [3, 4] leave a gap"},
+       4, absl::StatusCode::kDataLoss,
+       "tensor 'b': data_offsets [3, 4] leave a gap"},
       {"{\"a\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 5,
-       absl::StatusCode::kDataLoss, "ends at byte 2 of a data buffer of 5 bytes"},
+       absl::StatusCode::kDataLoss,
+       "ends at byte 2 of a data buffer of 5 bytes"},
       {"{\"__metadata__\":{\"k\":1}}", 0, absl::StatusCode::kDataLoss,
        "__metadata__ value of 'k'"},
       {"{\"__metadata__\":[]}", 0, absl::StatusCode::kDataLoss,
@@ -218,8 +227,8 @@ TEST(SafetensorsHeaderTest, AcceptsEmptyTensorsAndNoTensors) {
 }
 
 TEST(SafetensorsHeaderTest, RandomCorruptionNeverCrashes) {
-  MVL_ASSERT_OK_AND_ASSIGN(std::string good,
-                           ReadFileToString(TestData("all_dtypes.safetensors")));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      std::string good, ReadFileToString(TestData("all_dtypes.safetensors")));
   uint32_t seed = 3;
   for (int round = 0; round < 2000; ++round) {
     std::string bytes = good;

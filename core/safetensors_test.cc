@@ -76,8 +76,10 @@ TEST(SafetensorsTest, RewritingTheFixtureReproducesItsData) {
 
   MVL_ASSERT_OK_AND_ASSIGN(std::string original, ReadFileToString(source));
   MVL_ASSERT_OK_AND_ASSIGN(std::string written, ReadFileToString(path));
-  MVL_ASSERT_OK_AND_ASSIGN(SafetensorsHeader a, ParseSafetensorsHeader(original, source));
-  MVL_ASSERT_OK_AND_ASSIGN(SafetensorsHeader b, ParseSafetensorsHeader(written, path));
+  MVL_ASSERT_OK_AND_ASSIGN(SafetensorsHeader a,
+                           ParseSafetensorsHeader(original, source));
+  MVL_ASSERT_OK_AND_ASSIGN(SafetensorsHeader b,
+                           ParseSafetensorsHeader(written, path));
   EXPECT_EQ(original.substr(a.data_start), written.substr(b.data_start));
   EXPECT_EQ(b.metadata, a.metadata);
   EXPECT_EQ(b.data_start % 8, 0u);
@@ -124,7 +126,8 @@ TEST(SafetensorsTest, InvalidTensorsAreRejectedAndLeaveNoFile) {
       {{{"a", ok}, {"a", ok}}, "tensor 'a' appears twice"},
       {{{"__metadata__", ok}}, "tensor '__metadata__' has a reserved name"},
       {{{"u", at::Tensor()}}, "tensor 'u' is undefined"},
-      {{{"c", at::zeros({2}, at::kComplexFloat)}}, "tensor 'c' has dtype ComplexFloat"},
+      {{{"c", at::zeros({2}, at::kComplexFloat)}},
+       "tensor 'c' has dtype ComplexFloat"},
   };
   for (const Case& c : cases) {
     EXPECT_THAT(WriteSafetensors(path, c.tensors),
@@ -133,8 +136,9 @@ TEST(SafetensorsTest, InvalidTensorsAreRejectedAndLeaveNoFile) {
   }
   MVL_ASSERT_OK_AND_ASSIGN(std::string content, ReadFileToString(path));
   EXPECT_EQ(content, "previous");
-  EXPECT_THAT(WriteSafetensors("/nonexistent/dir/x.safetensors", {{"a", ok}}),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/dir")));
+  EXPECT_THAT(
+      WriteSafetensors("/nonexistent/dir/x.safetensors", {{"a", ok}}),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/dir")));
 }
 
 TEST(SafetensorsTest, BoolBytesOtherThanZeroOrOneAreDataLoss) {
@@ -161,9 +165,10 @@ TEST(SafetensorsTest, BadFilesFailToOpen) {
                        AllOf(HasSubstr(range), HasSubstr("out of range"))));
   const std::string empty = TempPath("empty.safetensors");
   MVL_ASSERT_OK(WriteFileAtomically(empty, ""));
-  EXPECT_THAT(SafetensorsFile::Open(empty),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr(empty), HasSubstr("not a safetensors file"))));
+  EXPECT_THAT(
+      SafetensorsFile::Open(empty),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr(empty), HasSubstr("not a safetensors file"))));
   EXPECT_THAT(SafetensorsFile::Open("/nonexistent/a.safetensors"),
               StatusIs(absl::StatusCode::kNotFound));
 }

@@ -57,7 +57,8 @@ absl::StatusOr<std::vector<std::pair<size_t, std::string>>> SelectNames(
     absl::string_view prefix) {
   bool data_parallel = !names.empty();
   for (const std::string& name : names) {
-    data_parallel = data_parallel && absl::StartsWith(name, kDataParallelPrefix);
+    data_parallel =
+        data_parallel && absl::StartsWith(name, kDataParallelPrefix);
   }
   if (data_parallel) {
     for (std::string& name : names) name.erase(0, kDataParallelPrefix.size());
@@ -69,9 +70,9 @@ absl::StatusOr<std::vector<std::pair<size_t, std::string>>> SelectNames(
     }
   }
   if (selected.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "checkpoint '", path, "': no tensor name starts with '", prefix,
-        "'; names are ", SomeNames(names)));
+    return absl::NotFoundError(
+        absl::StrCat("checkpoint '", path, "': no tensor name starts with '",
+                     prefix, "'; names are ", SomeNames(names)));
   }
   return selected;
 }
@@ -81,8 +82,8 @@ absl::StatusOr<std::vector<std::pair<size_t, std::string>>> SelectNames(
 absl::StatusOr<StateDict> ExtractStateDict(const TorchSaveFile& file,
                                            absl::string_view prefix) {
   const PickleValue* dict = &file.root();
-  for (int depth = 0; depth < kMaxWrapperDepth && IsMapping(*dict) &&
-                      !HasTensorValues(*dict);
+  for (int depth = 0;
+       depth < kMaxWrapperDepth && IsMapping(*dict) && !HasTensorValues(*dict);
        ++depth) {
     const PickleValue* inner = nullptr;
     for (const char* key : kWrapperKeys) {
@@ -109,9 +110,11 @@ absl::StatusOr<StateDict> ExtractStateDict(const TorchSaveFile& file,
       found = absl::StrCat("a dict with keys ", absl::StrJoin(keys, ", "));
     }
     return absl::NotFoundError(absl::StrCat(
-        "checkpoint '", file.path(), "': no state dict (a dict of tensors, "
+        "checkpoint '", file.path(),
+        "': no state dict (a dict of tensors, "
         "possibly under 'state_dict', 'model', 'model_state_dict' or "
-        "'module'); the file holds ", found));
+        "'module'); the file holds ",
+        found));
   }
   std::vector<std::string> names;
   std::vector<const at::Tensor*> tensors;
@@ -130,7 +133,8 @@ absl::StatusOr<StateDict> ExtractStateDict(const TorchSaveFile& file,
   return state_dict;
 }
 
-absl::StatusOr<CheckpointFormat> DetectCheckpointFormat(absl::string_view path) {
+absl::StatusOr<CheckpointFormat> DetectCheckpointFormat(
+    absl::string_view path) {
   MVL_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
   if (file.data().empty()) {
     return absl::InvalidArgumentError(
@@ -157,9 +161,11 @@ absl::StatusOr<StateDict> LoadStateDict(absl::string_view path,
   absl::StatusOr<SafetensorsFile> file = SafetensorsFile::Open(path);
   if (!file.ok()) {
     if (file.status().code() == absl::StatusCode::kInvalidArgument) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "checkpoint '", path, "' is neither a torch.save zip archive nor a "
-          "safetensors file (", file.status().message(), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint '", path,
+                       "' is neither a torch.save zip archive nor a "
+                       "safetensors file (",
+                       file.status().message(), ")"));
     }
     return file.status();
   }
@@ -173,7 +179,8 @@ absl::StatusOr<StateDict> LoadStateDict(absl::string_view path,
   return state_dict;
 }
 
-absl::Status WriteStateDict(absl::string_view path, const StateDict& state_dict) {
+absl::Status WriteStateDict(absl::string_view path,
+                            const StateDict& state_dict) {
   return WriteSafetensors(path, state_dict, {{"format", "pt"}});
 }
 

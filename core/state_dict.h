@@ -53,7 +53,8 @@ absl::StatusOr<StateDict> LoadStateDict(absl::string_view path,
 // Writes `state_dict` to `path` as a safetensors file (atomically, with
 // metadata {"format": "pt"} as Hugging Face tools expect); errors of
 // `WriteSafetensors`.
-absl::Status WriteStateDict(absl::string_view path, const StateDict& state_dict);
+absl::Status WriteStateDict(absl::string_view path,
+                            const StateDict& state_dict);
 
 }  // namespace mammovl::core
 

@@ -40,18 +40,22 @@ TEST_P(FixtureTest, LoadsExpectedTensors) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Fixtures, FixtureTest,
-    ::testing::Values("plain_state_dict.pt", "mammoclip_b2.tar", "lightning.ckpt",
-                      "views.pt", "ddp_state_dict.pt", "zip64_state_dict.pt",
-                      "deflated_state_dict.pt", "all_dtypes.safetensors"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureTest,
+                         ::testing::Values("plain_state_dict.pt",
+                                           "mammoclip_b2.tar", "lightning.ckpt",
+                                           "views.pt", "ddp_state_dict.pt",
+                                           "zip64_state_dict.pt",
+                                           "deflated_state_dict.pt",
+                                           "all_dtypes.safetensors"));
 
 TEST(StateDictTest, SelectsImageEncoderOfMammoClip) {
   MVL_ASSERT_OK_AND_ASSIGN(
-      StateDict sd, LoadStateDict(TestDataPath("mammoclip_b2.tar"), "image_encoder."));
-  EXPECT_THAT(Names(sd), ElementsAre("_conv_stem.weight", "_bn0.weight",
-                                     "_bn0.running_mean", "_bn0.num_batches_tracked",
-                                     "_blocks.0._depthwise_conv.weight"));
+      StateDict sd,
+      LoadStateDict(TestDataPath("mammoclip_b2.tar"), "image_encoder."));
+  EXPECT_THAT(Names(sd),
+              ElementsAre("_conv_stem.weight", "_bn0.weight",
+                          "_bn0.running_mean", "_bn0.num_batches_tracked",
+                          "_blocks.0._depthwise_conv.weight"));
   MVL_ASSERT_OK_AND_ASSIGN(std::vector<ExpectedTensor> expected,
                            ReadExpectedTensors("mammoclip_b2.tar"));
   EXPECT_TRUE(TensorMatches(sd[0].second, expected[0]));
@@ -61,17 +65,20 @@ TEST(StateDictTest, SelectsLightningModelAndDdpPrefixes) {
   MVL_ASSERT_OK_AND_ASSIGN(
       StateDict lightning,
       LoadStateDict(TestDataPath("lightning.ckpt"), "model.encoder."));
-  EXPECT_THAT(Names(lightning), ElementsAre("patch_embed.proj.weight",
-                                            "patch_embed.proj.bias", "cls_token"));
+  EXPECT_THAT(Names(lightning),
+              ElementsAre("patch_embed.proj.weight", "patch_embed.proj.bias",
+                          "cls_token"));
   // "module." is gone before the prefix applies.
   MVL_ASSERT_OK_AND_ASSIGN(
-      StateDict ddp, LoadStateDict(TestDataPath("ddp_state_dict.pt"), "classifier."));
+      StateDict ddp,
+      LoadStateDict(TestDataPath("ddp_state_dict.pt"), "classifier."));
   EXPECT_THAT(Names(ddp), ElementsAre("weight", "bias"));
 }
 
 TEST(StateDictTest, PrefixWorksOnSafetensors) {
   MVL_ASSERT_OK_AND_ASSIGN(
-      StateDict sd, LoadStateDict(TestDataPath("all_dtypes.safetensors"), "f32_"));
+      StateDict sd,
+      LoadStateDict(TestDataPath("all_dtypes.safetensors"), "f32_"));
   EXPECT_THAT(Names(sd), ElementsAre("empty", "scalar"));
   EXPECT_EQ(sd[1].second.dim(), 0);
 }
@@ -95,7 +102,8 @@ TEST(StateDictTest, FileWithoutTensorsIsNotFound) {
 
 TEST(StateDictTest, WrittenStateDictLoadsBack) {
   MVL_ASSERT_OK_AND_ASSIGN(
-      StateDict sd, LoadStateDict(TestDataPath("mammoclip_b2.tar"), "image_encoder."));
+      StateDict sd,
+      LoadStateDict(TestDataPath("mammoclip_b2.tar"), "image_encoder."));
   const std::string path = TempPath("image_encoder.safetensors");
   MVL_ASSERT_OK(WriteStateDict(path, sd));
   MVL_ASSERT_OK_AND_ASSIGN(StateDict back, LoadStateDict(path));
@@ -139,14 +147,16 @@ TEST(StateDictTest, TruncatedTorchSaveNamesTheFile) {
 }
 
 TEST(StateDictTest, BadFixturesKeepTheirErrors) {
-  EXPECT_THAT(LoadStateDict(TestDataPath("bad_tensor_exceeds_storage.pt")),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("encoder.weight")));
+  EXPECT_THAT(
+      LoadStateDict(TestDataPath("bad_tensor_exceeds_storage.pt")),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("encoder.weight")));
   EXPECT_THAT(LoadStateDict(TestDataPath("bad_overlap.safetensors")),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("overlap")));
   EXPECT_THAT(LoadStateDict(TestDataPath("legacy_format.pt")),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("legacy")));
-  EXPECT_THAT(LoadStateDict("/nonexistent/x.pt"),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/x.pt")));
+  EXPECT_THAT(
+      LoadStateDict("/nonexistent/x.pt"),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/x.pt")));
 }
 
 }  // namespace

@@ -76,8 +76,8 @@ class Loader {
 
  private:
   absl::Status Error(absl::StatusCode code, absl::string_view what) const {
-    return absl::Status(code, absl::StrCat("torch.save file '", zip_.path(),
-                                           "': ", what));
+    return absl::Status(
+        code, absl::StrCat("torch.save file '", zip_.path(), "': ", what));
   }
   absl::StatusOr<PickleValue*> RebuildTensor(const PickleValue& args,
                                              absl::string_view function,
@@ -96,15 +96,15 @@ absl::StatusOr<PickleValue*> Loader::PersistentLoad(const PickleValue& pid,
   const auto& f = pid.items();
   if (pid.kind() != Kind::kTuple || f.size() != 5 || !f[0]->is_string() ||
       f[0]->string_value() != "storage") {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat("unexpected persistent id ",
-                              FormatPickleValue(pid)));
+    return Error(
+        absl::StatusCode::kDataLoss,
+        absl::StrCat("unexpected persistent id ", FormatPickleValue(pid)));
   }
   if (f[1]->kind() != Kind::kGlobal || !f[2]->is_string() || !f[4]->is_int() ||
       f[4]->int_value() < 0) {
-    return Error(absl::StatusCode::kDataLoss,
-                 absl::StrCat("malformed storage reference ",
-                              FormatPickleValue(pid)));
+    return Error(
+        absl::StatusCode::kDataLoss,
+        absl::StrCat("malformed storage reference ", FormatPickleValue(pid)));
   }
   const std::string& cls = f[1]->name();
   const StorageClass* storage_class = nullptr;
@@ -112,9 +112,10 @@ absl::StatusOr<PickleValue*> Loader::PersistentLoad(const PickleValue& pid,
     if (cls == c.name) storage_class = &c;
   }
   if (f[1]->module() != "torch" || storage_class == nullptr) {
-    return Error(absl::StatusCode::kUnimplemented,
-                 absl::StrCat("storage '", f[2]->string_value(), "' has type ",
-                              f[1]->qualified_name(), ", which is not supported"));
+    return Error(
+        absl::StatusCode::kUnimplemented,
+        absl::StrCat("storage '", f[2]->string_value(), "' has type ",
+                     f[1]->qualified_name(), ", which is not supported"));
   }
   const std::string& key = f[2]->string_value();
   const int64_t numel = f[4]->int_value();
@@ -124,13 +125,13 @@ absl::StatusOr<PickleValue*> Loader::PersistentLoad(const PickleValue& pid,
   } else {
     const StorageRecord& seen = storages_[it->second];
     if (seen.dtype != storage_class->dtype || seen.numel != numel) {
-      return Error(absl::StatusCode::kDataLoss,
-                   absl::StrCat("storage '", key,
-                                "' is referenced with different types or "
-                                "sizes (",
-                                c10::toString(seen.dtype), "[", seen.numel,
-                                "] and ", c10::toString(storage_class->dtype),
-                                "[", numel, "])"));
+      return Error(
+          absl::StatusCode::kDataLoss,
+          absl::StrCat("storage '", key,
+                       "' is referenced with different types or "
+                       "sizes (",
+                       c10::toString(seen.dtype), "[", seen.numel, "] and ",
+                       c10::toString(storage_class->dtype), "[", numel, "])"));
     }
   }
   return tree->NewStorage(it->second);
@@ -205,9 +206,9 @@ absl::Status Loader::LoadStorage(StorageRecord* record) {
   const uint64_t numel = static_cast<uint64_t>(record->numel);
   if (numel > entry->uncompressed_size / item ||
       numel * item != entry->uncompressed_size) {
-    const std::string need =
-        numel > UINT64_MAX / item ? std::string("more than 2^64")
-                                  : absl::StrCat(numel * item);
+    const std::string need = numel > UINT64_MAX / item
+                                 ? std::string("more than 2^64")
+                                 : absl::StrCat(numel * item);
     return Error(absl::StatusCode::kDataLoss,
                  absl::StrCat("storage record '", name, "' holds ",
                               entry->uncompressed_size, " bytes, but ",
@@ -219,16 +220,18 @@ absl::Status Loader::LoadStorage(StorageRecord* record) {
   if (record->dtype == at::kBool) {
     for (size_t i = 0; i < bytes.size(); ++i) {
       if (static_cast<uint8_t>(bytes[i]) > 1) {
-        return Error(absl::StatusCode::kDataLoss,
-                     absl::StrCat("storage record '", name,
-                                  "' holds a bool of value ",
-                                  static_cast<int>(static_cast<uint8_t>(bytes[i])),
-                                  " at element ", i));
+        return Error(
+            absl::StatusCode::kDataLoss,
+            absl::StrCat("storage record '", name, "' holds a bool of value ",
+                         static_cast<int>(static_cast<uint8_t>(bytes[i])),
+                         " at element ", i));
       }
     }
   }
-  record->data = at::empty({record->numel}, at::TensorOptions().dtype(record->dtype));
-  if (!bytes.empty()) std::memcpy(record->data.data_ptr(), bytes.data(), bytes.size());
+  record->data =
+      at::empty({record->numel}, at::TensorOptions().dtype(record->dtype));
+  if (!bytes.empty())
+    std::memcpy(record->data.data_ptr(), bytes.data(), bytes.size());
   return absl::OkStatus();
 }
 
@@ -239,9 +242,9 @@ absl::StatusOr<std::vector<at::Tensor>> Loader::BuildTensors(
   for (size_t i = 0; i < specs_.size(); ++i) {
     const TensorSpec& spec = specs_[i];
     StorageRecord& storage = storages_[spec.storage];
-    const std::string what =
-        paths[i].empty() ? absl::StrCat("tensor #", i)
-                         : absl::StrCat("tensor '", paths[i], "'");
+    const std::string what = paths[i].empty()
+                                 ? absl::StrCat("tensor #", i)
+                                 : absl::StrCat("tensor '", paths[i], "'");
     const std::string layout =
         absl::StrCat("offset ", spec.offset, ", size ", Join(spec.size),
                      ", stride ", Join(spec.stride));
@@ -357,9 +360,10 @@ const at::Tensor& TorchSaveFile::tensor(const PickleValue& value) const {
 
 absl::StatusOr<TorchSaveFile> ReadTorchSave(absl::string_view path) {
 #ifdef ABSL_IS_BIG_ENDIAN
-  return absl::UnimplementedError(absl::StrCat(
-      "torch.save file '", path, "': reading on big-endian hosts is not "
-      "supported"));
+  return absl::UnimplementedError(
+      absl::StrCat("torch.save file '", path,
+                   "': reading on big-endian hosts is not "
+                   "supported"));
 #endif
   absl::StatusOr<ZipArchive> zip = ZipArchive::Open(path);
   if (!zip.ok()) {
@@ -403,9 +407,9 @@ absl::StatusOr<TorchSaveFile> ReadTorchSave(absl::string_view path) {
           "are supported"));
     }
     if (text != "little") {
-      return absl::DataLossError(absl::StrCat(
-          "torch.save file '", path, "': unknown byte order '",
-          text.substr(0, 20), "'"));
+      return absl::DataLossError(absl::StrCat("torch.save file '", path,
+                                              "': unknown byte order '",
+                                              text.substr(0, 20), "'"));
     }
   }
 
@@ -415,15 +419,17 @@ absl::StatusOr<TorchSaveFile> ReadTorchSave(absl::string_view path) {
                        zip->Read(*zip->Find(pkl_name), &pkl_buffer));
   Loader loader(*zip, folder);
   UnpickleOptions options;
-  options.persistent_load = [&loader](const PickleValue& pid, PickleTree* tree) {
+  options.persistent_load = [&loader](const PickleValue& pid,
+                                      PickleTree* tree) {
     return loader.PersistentLoad(pid, tree);
   };
   options.reduce = [&loader](const PickleValue& callable,
                              const PickleValue& args, PickleTree* tree) {
     return loader.Reduce(callable, args, tree);
   };
-  MVL_ASSIGN_OR_RETURN(PickleTree tree,
-                       Unpickle(pkl, absl::StrCat(path, ":", pkl_name), options));
+  MVL_ASSIGN_OR_RETURN(
+      PickleTree tree,
+      Unpickle(pkl, absl::StrCat(path, ":", pkl_name), options));
 
   TorchSaveFile file;
   file.path_ = std::string(path);

@@ -22,7 +22,8 @@ using Kind = PickleValue::Kind;
 
 std::vector<std::string> Keys(const PickleValue& dict) {
   std::vector<std::string> keys;
-  for (const auto& [k, v] : dict.dict_items()) keys.push_back(k->string_value());
+  for (const auto& [k, v] : dict.dict_items())
+    keys.push_back(k->string_value());
   return keys;
 }
 
@@ -70,8 +71,9 @@ TEST(TorchSaveTest, ReadsMammoClipCheckpointWithOpaqueConfig) {
   MVL_ASSERT_OK_AND_ASSIGN(TorchSaveFile file,
                            ReadTorchSave(TestDataPath("mammoclip_b2.tar")));
   const PickleValue& root = file.root();
-  EXPECT_THAT(Keys(root), ElementsAre("model", "optimizer", "scheduler", "config",
-                                      "train_config", "epoch", "train_loss"));
+  EXPECT_THAT(Keys(root),
+              ElementsAre("model", "optimizer", "scheduler", "config",
+                          "train_config", "epoch", "train_loss"));
   ExpectDictMatches(file, *root.Find("model"), "mammoclip_b2.tar");
   EXPECT_EQ(root.Find("epoch")->int_value(), 3);
   EXPECT_EQ(root.Find("train_loss")->float_value(), 0.4375);
@@ -86,15 +88,18 @@ TEST(TorchSaveTest, ReadsMammoClipCheckpointWithOpaqueConfig) {
   EXPECT_EQ(train_config.state()->Find("lr")->float_value(), 5e-5);
 
   // Optimizer state tensors are rebuilt too, with their key paths.
-  const PickleValue* exp_avg =
-      root.Find("optimizer")->Find("state")->dict_items()[0].second->Find("exp_avg");
+  const PickleValue* exp_avg = root.Find("optimizer")
+                                   ->Find("state")
+                                   ->dict_items()[0]
+                                   .second->Find("exp_avg");
   ASSERT_NE(exp_avg, nullptr);
   ASSERT_TRUE(exp_avg->is_tensor());
   EXPECT_EQ(file.tensor_paths()[exp_avg->index()], "optimizer/state/0/exp_avg");
   EXPECT_EQ(file.tensor(*exp_avg).sizes(), (std::vector<int64_t>{4, 3, 3, 3}));
 
   const std::string text = FormatPickleValue(root);
-  EXPECT_THAT(text, HasSubstr("'config': <opaque omegaconf.dictconfig.DictConfig>"));
+  EXPECT_THAT(text,
+              HasSubstr("'config': <opaque omegaconf.dictconfig.DictConfig>"));
   EXPECT_THAT(text, HasSubstr("'train_config': <opaque __main__.TrainConfig>"));
 }
 
@@ -115,7 +120,9 @@ TEST(TorchSaveTest, ViewsShareOneStorage) {
                            ReadTorchSave(TestDataPath("views.pt")));
   EXPECT_EQ(file.archive_name(), "archive");  // saved through a buffer
   ExpectDictMatches(file, file.root(), "views.pt");
-  auto get = [&](const char* key) { return file.tensor(*file.root().Find(key)); };
+  auto get = [&](const char* key) {
+    return file.tensor(*file.root().Find(key));
+  };
 
   const at::Tensor base = get("base");
   const at::Tensor transposed = get("transposed");
@@ -140,8 +147,8 @@ TEST(TorchSaveTest, ViewsShareOneStorage) {
 
 TEST(TorchSaveTest, TensorsOutliveTheFile) {
   const std::string path = TempPath("outlive.pt");
-  MVL_ASSERT_OK_AND_ASSIGN(std::string bytes,
-                           ReadFileToString(TestDataPath("plain_state_dict.pt")));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      std::string bytes, ReadFileToString(TestDataPath("plain_state_dict.pt")));
   MVL_ASSERT_OK(WriteFileAtomically(path, bytes));
   at::Tensor kept;
   {
@@ -156,7 +163,8 @@ TEST(TorchSaveTest, TensorsOutliveTheFile) {
 
 TEST(TorchSaveTest, ReadsZip64AndDeflatedArchives) {
   for (const char* name : {"zip64_state_dict.pt", "deflated_state_dict.pt"}) {
-    MVL_ASSERT_OK_AND_ASSIGN(TorchSaveFile file, ReadTorchSave(TestDataPath(name)));
+    MVL_ASSERT_OK_AND_ASSIGN(TorchSaveFile file,
+                             ReadTorchSave(TestDataPath(name)));
     ExpectDictMatches(file, file.root(), name);
   }
 }
@@ -180,12 +188,12 @@ TEST(TorchSaveTest, TensorLargerThanStorageIsDataLoss) {
 
 TEST(TorchSaveTest, StridesPastStorageAreDataLoss) {
   const std::string path = TestDataPath("bad_stride_exceeds_storage.pt");
-  EXPECT_THAT(ReadTorchSave(path),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       AllOf(HasSubstr(path), HasSubstr("'encoder.weight'"),
-                             HasSubstr("needs 6 elements"),
-                             HasSubstr("stride [3, 1]"),
-                             HasSubstr("storage holds 4"))));
+  EXPECT_THAT(
+      ReadTorchSave(path),
+      StatusIs(absl::StatusCode::kDataLoss,
+               AllOf(HasSubstr(path), HasSubstr("'encoder.weight'"),
+                     HasSubstr("needs 6 elements"), HasSubstr("stride [3, 1]"),
+                     HasSubstr("storage holds 4"))));
 }
 
 TEST(TorchSaveTest, UnsupportedOpcodeIsInvalidArgument) {
@@ -236,14 +244,16 @@ TEST(TorchSaveTest, WrongMagicIsInvalidArgument) {
 
 TEST(TorchSaveTest, MissingFileIsNotFound) {
   EXPECT_THAT(ReadTorchSave("/nonexistent/model.pt"),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/model.pt")));
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("/nonexistent/model.pt")));
 }
 
 TEST(TorchSaveTest, TruncatedFileIsRejected) {
-  MVL_ASSERT_OK_AND_ASSIGN(std::string bytes,
-                           ReadFileToString(TestDataPath("plain_state_dict.pt")));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      std::string bytes, ReadFileToString(TestDataPath("plain_state_dict.pt")));
   const std::string path = TempPath("truncated.pt");
-  for (size_t keep : {size_t{0}, size_t{10}, bytes.size() / 2, bytes.size() - 1}) {
+  for (size_t keep :
+       {size_t{0}, size_t{10}, bytes.size() / 2, bytes.size() - 1}) {
     MVL_ASSERT_OK(WriteFileAtomically(path, bytes.substr(0, keep)));
     const auto file = ReadTorchSave(path);
     ASSERT_FALSE(file.ok()) << keep;

@@ -40,7 +40,8 @@ absl::Status Convert(const std::string& input, const std::string& output,
 }  // namespace mammovl::tools
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("--input=CHECKPOINT --output=FILE.safetensors [--prefix=PREFIX]");
+  gflags::SetUsageMessage(
+      "--input=CHECKPOINT --output=FILE.safetensors [--prefix=PREFIX]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);

@@ -2,7 +2,8 @@
 // dtypes and totals; for torch.save files also the saved object's top-level
 // structure, with Python objects shown as <opaque module.Name>.
 //
-//   bazel run //tools:ckpt_inspect -- --path=model.tar [--prefix=image_encoder.]
+//   bazel run //tools:ckpt_inspect -- --path=model.tar
+//   [--prefix=image_encoder.]
 
 #include <iostream>
 #include <string>
@@ -36,7 +37,8 @@ std::string Structure(const core::TorchSaveFile& file) {
     return absl::StrCat("tensor(", DtypeName(t), ", ", ShapeString(t), ")");
   };
   const core::PickleValue& root = file.root();
-  if (!root.is_dict()) return absl::StrCat("  ", FormatPickleValue(root, options), "\n");
+  if (!root.is_dict())
+    return absl::StrCat("  ", FormatPickleValue(root, options), "\n");
   std::string out;
   for (const auto& [key, value] : root.dict_items()) {
     absl::StrAppend(&out, "  ", FormatPickleValue(*key, options), ": ",
@@ -67,8 +69,9 @@ absl::Status Inspect(const std::string& path, const std::string& prefix) {
     MVL_ASSIGN_OR_RETURN(state_dict, core::LoadStateDict(path, prefix));
   }
   std::cout << "state dict"
-            << (prefix.empty() ? std::string()
-                               : absl::StrCat(" (prefix '", prefix, "' removed)"))
+            << (prefix.empty()
+                    ? std::string()
+                    : absl::StrCat(" (prefix '", prefix, "' removed)"))
             << ":\n"
             << FormatTensorTable(state_dict);
   return absl::OkStatus();
