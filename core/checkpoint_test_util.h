@@ -1,4 +1,4 @@
-// Test helpers for the checkpoint readers: paths of the fixtures in
+// Test utilities for the checkpoint readers: paths of the fixtures in
 // core/testdata, the `.expected` files the fixture script writes next to
 // them, and byte-exact tensor comparison. Test-only.
 #ifndef MAMMOVL_CORE_CHECKPOINT_TEST_UTIL_H_
