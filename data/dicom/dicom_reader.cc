@@ -6,12 +6,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "data/dicom/monotonic_clock.h"
 #include "gdcmDataElement.h"
 #include "gdcmFragment.h"
 #include "gdcmJPEG2000Codec.h"
@@ -25,12 +25,6 @@
 
 namespace mammovl::data {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // GDCM prints warnings (some with dataset content) to std::cerr; MammoVL
 // reports errors itself, so GDCM's trace is switched off once per process.
@@ -358,11 +352,11 @@ absl::Status DicomReader::LoadFile(absl::string_view path,
 }
 
 absl::StatusOr<DicomImage> DicomReader::ReadFile(absl::string_view path) {
-  const double t0 = Now();
+  const double t0 = MonotonicSeconds();
   absl::string_view bytes;
   MVL_RETURN_IF_ERROR(LoadFile(path, &bytes));
   ReadTimings timings;
-  timings.io_s = Now() - t0;
+  timings.io_s = MonotonicSeconds() - t0;
   return Decode(bytes, timings, buffer_);
 }
 
@@ -382,7 +376,7 @@ absl::StatusOr<DicomHeader> DicomReader::ReadHeader(absl::string_view path) {
 absl::StatusOr<DicomImage> DicomReader::Decode(
     absl::string_view bytes, ReadTimings timings,
     std::shared_ptr<const char[]> storage) {
-  const double t0 = Now();
+  const double t0 = MonotonicSeconds();
   MVL_ASSIGN_OR_RETURN(std::string inflated,
                        InflateBody(bytes, options_.max_decoded_bytes));
   if (!inflated.empty()) {
@@ -393,7 +387,7 @@ absl::StatusOr<DicomImage> DicomReader::Decode(
   MVL_ASSIGN_OR_RETURN(image.header, ParseDicom(bytes, options_.parse));
   const DicomHeader& h = image.header;
   MVL_RETURN_IF_ERROR(ValidateImage(h, bytes, options_.max_decoded_bytes));
-  const double t1 = Now();
+  const double t1 = MonotonicSeconds();
   timings.parse_s = t1 - t0;
 
   image.is_signed = h.pixel_representation == 1;
@@ -469,7 +463,7 @@ absl::StatusOr<DicomImage> DicomReader::Decode(
     for (const cv::Mat& m : image.frames)
       MVL_RETURN_IF_ERROR(CheckUnsigned32(m));
   }
-  timings.decode_s = Now() - t1;
+  timings.decode_s = MonotonicSeconds() - t1;
   image.timings = timings;
   return image;
 }

@@ -1,24 +1,18 @@
 #include "data/preprocess/pipeline.h"
 
-#include <chrono>
 #include <cmath>
 #include <opencv2/imgcodecs.hpp>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "data/dicom/monotonic_clock.h"
 #include "data/dicom/voi_lut.h"
 #include "data/image/breast_crop.h"
 #include "data/image/intensity.h"
 
 namespace mammovl::data {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 VoiFunction ToVoiFunction(WindowIntensity::Function f) {
   switch (f) {
@@ -99,7 +93,7 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image,
   const bool invert = recipe.invert_monochrome1() &&
                       h.photometric_interpretation == "MONOCHROME1";
 
-  double t = Now();
+  double t = MonotonicSeconds();
   MVL_ASSIGN_OR_RETURN(const cv::Mat trimmed,
                        TrimBorder(image.frames[frame], recipe.trim_border()));
   g.trim = recipe.trim_border();
@@ -134,9 +128,9 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image,
       out = MinMaxNormalize(trimmed, bits, invert);
     }
   }
-  result.seconds.intensity = Now() - t;
+  result.seconds.intensity = MonotonicSeconds() - t;
 
-  t = Now();
+  t = MonotonicSeconds();
   if (recipe.has_breast_crop()) {
     BreastCropOptions options;
     options.background_threshold = recipe.breast_crop().threshold();
@@ -158,9 +152,9 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image,
     g.crop_width = out.cols;
     g.crop_height = out.rows;
   }
-  result.seconds.crop = Now() - t;
+  result.seconds.crop = MonotonicSeconds() - t;
 
-  t = Now();
+  t = MonotonicSeconds();
   cv::Size size(out.cols, out.rows);
   if (recipe.has_fixed_size()) {
     size = cv::Size(recipe.fixed_size().width(), recipe.fixed_size().height());
@@ -192,9 +186,9 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image,
   if (!out.isContinuous()) out = out.clone();
   g.out_width = out.cols;
   g.out_height = out.rows;
-  result.seconds.resize = Now() - t;
+  result.seconds.resize = MonotonicSeconds() - t;
 
-  t = Now();
+  t = MonotonicSeconds();
   std::vector<uchar> png;
   std::vector<int> params;
   if (recipe.png_compression() >= 0)
@@ -203,7 +197,7 @@ absl::StatusOr<ProcessedFrame> ProcessFrame(const DicomImage& image,
     return absl::InternalError("PNG encoding failed");
   }
   result.png.assign(reinterpret_cast<const char*>(png.data()), png.size());
-  result.seconds.encode = Now() - t;
+  result.seconds.encode = MonotonicSeconds() - t;
   result.image = std::move(out);
   return result;
 }

@@ -30,6 +30,7 @@
 #include "core/status_macros.h"
 #include "core/thread_pool.h"
 #include "data/dicom/dicom_reader.h"
+#include "data/dicom/monotonic_clock.h"
 #include "data/dicom/sha256.h"
 #include "data/preprocess/box_mapping.h"
 #include "data/preprocess/csv.h"
@@ -48,12 +49,6 @@ namespace fs = std::filesystem;
 constexpr const char* kStageNames[] = {"io",   "parse",  "decode", "intensity",
                                        "crop", "resize", "encode", "write"};
 constexpr int kNumStages = 8;
-
-double Now() {
-  return std::chrono::duration<double>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 struct InputItem {
   std::string path;      // as opened
@@ -264,7 +259,7 @@ class ItemProcessor {
       (*seconds)[4] += out.seconds.crop;
       (*seconds)[5] += out.seconds.resize;
       (*seconds)[6] += out.seconds.encode;
-      const double t = Now();
+      const double t = MonotonicSeconds();
       const int64_t frame = image.frame_indices[k];
       const std::string stem =
           config_.all_frames() ? absl::StrCat(image_id, "_f", frame) : image_id;
@@ -305,7 +300,7 @@ class ItemProcessor {
       row.bytes = static_cast<int64_t>(out.png.size());
       for (std::string& field : ManifestFields(row))
         f->add_manifest_fields(std::move(field));
-      (*seconds)[7] += Now() - t;
+      (*seconds)[7] += MonotonicSeconds() - t;
     }
     return absl::OkStatus();
   }
@@ -471,7 +466,7 @@ std::string ShardFileName(const std::string& stem, const std::string& extension,
 }
 
 absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
-  const double start = Now();
+  const double start = MonotonicSeconds();
   MVL_RETURN_IF_ERROR(ValidatePreprocessConfig(config));
   MVL_ASSIGN_OR_RETURN(const ImageRecipe recipe, BuildRecipe(config));
   // Workers are single-threaded; parallelism comes from the pool. Freed
@@ -709,7 +704,7 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
   failures_out.reset();
   MVL_RETURN_IF_ERROR(WriteManifest(manifest_path, rows));
   MVL_RETURN_IF_ERROR(WriteFailures(failures_path, failures));
-  summary.wall_s = Now() - start;
+  summary.wall_s = MonotonicSeconds() - start;
   MVL_RETURN_IF_ERROR(core::WriteFileAtomically(
       stats_path, StatsJson(summary, pool_options.num_workers)));
   std::string per_stage;

@@ -16,15 +16,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/thread_pool.h"
+#include "data/dicom/monotonic_clock.h"
 
 namespace mammovl::data {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 bool WriteAll(int fd, const char* data, size_t size) {
   while (size > 0) {
@@ -102,7 +97,7 @@ class ProcessPool : public WorkerPool {
       Worker& w = workers_[i];
       if (w.task >= 0) continue;
       w.task = index;
-      w.started = Now();
+      w.started = MonotonicSeconds();
       if (!WriteAll(w.fd, reinterpret_cast<const char*>(&index),
                     sizeof(index))) {
         // The worker is gone; the next Wait reports the task as crashed.
@@ -115,7 +110,7 @@ class ProcessPool : public WorkerPool {
 
   absl::StatusOr<std::vector<TaskResult>> Wait(double timeout_s) override {
     std::vector<TaskResult> results;
-    const double deadline = Now() + timeout_s;
+    const double deadline = MonotonicSeconds() + timeout_s;
     while (results.empty() && in_flight() > 0) {
       // Workers whose socket already failed.
       for (size_t i = 0; i < workers_.size(); ++i) {
@@ -133,7 +128,7 @@ class ProcessPool : public WorkerPool {
         if (options_.task_timeout_s > 0)
           wake = std::min(wake, w.started + options_.task_timeout_s);
       }
-      const double now = Now();
+      const double now = MonotonicSeconds();
       const int wait_ms =
           static_cast<int>(std::max(0.0, wake - now) * 1000) + 1;
       const int n = ::poll(fds.data(), fds.size(), wait_ms);
@@ -156,7 +151,8 @@ class ProcessPool : public WorkerPool {
       if (options_.task_timeout_s > 0) {
         for (size_t i = 0; i < workers_.size(); ++i) {
           Worker& w = workers_[i];
-          if (w.task >= 0 && Now() - w.started > options_.task_timeout_s) {
+          if (w.task >= 0 &&
+              MonotonicSeconds() - w.started > options_.task_timeout_s) {
             ::kill(w.pid, SIGKILL);
             Reap(
                 i,
@@ -165,7 +161,7 @@ class ProcessPool : public WorkerPool {
           }
         }
       }
-      if (Now() >= deadline) break;
+      if (MonotonicSeconds() >= deadline) break;
     }
     return results;
   }
