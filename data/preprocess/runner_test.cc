@@ -153,6 +153,35 @@ TEST_F(RunnerTest, ConvertsGoodFilesAndRecordsBadOnes) {
   EXPECT_THAT(saved, HasSubstr("trim_border: 5"));
 }
 
+// Every malformed fixture of data/dicom ends in failures.csv with its reason,
+// and the run goes on to convert the good files.
+TEST_F(RunnerTest, EveryBadInputEndsInFailures) {
+  std::string list = "path\n";
+  int bad = 0;
+  for (const auto& e : fs::directory_iterator(kBad)) {
+    list += fs::absolute(e.path()).string() + "\n";
+    ++bad;
+  }
+  list += "studyA/img01.dcm\n";
+  const std::string csv = (root_ / "list.csv").string();
+  MVL_ASSERT_OK(core::WriteFileAtomically(csv, list));
+  PreprocessConfig c = Config("out", absl::StrCat("input_csv: '", csv, "'"));
+  MVL_ASSERT_OK_AND_ASSIGN(const RunSummary s, RunPreprocess(c));
+  EXPECT_EQ(bad, 19);
+  EXPECT_EQ(s.failed, bad);
+  EXPECT_EQ(s.converted, 1);
+  MVL_ASSERT_OK_AND_ASSIGN(const std::vector<FailureRow> failures,
+                           ReadFailures(Out("out", "failures.csv")));
+  ASSERT_EQ(static_cast<int>(failures.size()), bad);
+  for (const FailureRow& f : failures) {
+    EXPECT_FALSE(f.reason.empty()) << f.source_path;
+    EXPECT_THAT(f.reason, testing::AnyOf(HasSubstr("DATA_LOSS"), HasSubstr("INVALID_ARGUMENT"),
+                                         HasSubstr("UNIMPLEMENTED"),
+                                         HasSubstr("FAILED_PRECONDITION")))
+        << f.source_path;
+  }
+}
+
 TEST_F(RunnerTest, ResumeSkipsVerifiedOutputsAndRedoesCorruptOnes) {
   MVL_ASSERT_OK(RunPreprocess(Config("out")).status());
   MVL_ASSERT_OK_AND_ASSIGN(const std::string first,
