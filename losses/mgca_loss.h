@@ -25,7 +25,7 @@
 //   before every forward and frozen during the first epoch (done by the `Loss`
 //   object, losses/loss_builder.cc; the functions here use them as given).
 // - Changed: CPA uses log-softmax instead of log(softmax) (differences
-//   ~1e-7); Sinkhorn subtracts the maximum before exp; with
+//   ~1e-7); Sinkhorn runs in the log domain (no overflow); with
 //   `gather_negatives`, ITA negatives and the Sinkhorn codes span all ranks
 //   (the reference's distributed Sinkhorn was never used and could not run).
 // - The word-importance off-by-one and the truncated-report word drop belong

@@ -1,5 +1,7 @@
 #include "losses/sinkhorn.h"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 
 namespace mammovl::losses {
@@ -10,15 +12,19 @@ at::Tensor SinkhornKnopp(const at::Tensor& scores, double epsilon, int64_t itera
                     "sinkhorn: needs epsilon > 0 and iterations >= 0, got ", epsilon, ", ",
                     iterations);
   at::NoGradGuard no_grad;
-  const at::Tensor z = scores.detach();
-  const int64_t b = z.size(0), k = z.size(1);
-  at::Tensor q = ((z - z.max()) / epsilon).exp();  // [B, K]; SwAV's Q is its transpose
-  q.div_(q.sum());
+  const int64_t b = scores.size(0), k = scores.size(1);
+  // The multiplicative updates of the reference, carried out on log Q:
+  // dividing by a sum is subtracting its logsumexp. [B, K]; SwAV's Q is the
+  // transpose.
+  at::Tensor log_q = scores.detach() / epsilon;
+  log_q = log_q - at::logsumexp(log_q.flatten(), 0);
+  const double log_k = std::log(static_cast<double>(k));
+  const double log_b = std::log(static_cast<double>(b));
   for (int64_t it = 0; it < iterations; ++it) {
-    q.div_(q.sum(0, /*keepdim=*/true) * k);  // every prototype's mass 1/K
-    q.div_(q.sum(1, /*keepdim=*/true) * b);  // every sample's mass 1/B
+    log_q = log_q - (at::logsumexp(log_q, 0, /*keepdim=*/true) + log_k);  // prototype mass 1/K
+    log_q = log_q - (at::logsumexp(log_q, 1, /*keepdim=*/true) + log_b);  // sample mass 1/B
   }
-  return q / q.sum(1, /*keepdim=*/true);
+  return at::softmax(log_q, 1);
 }
 
 }  // namespace mammovl::losses
