@@ -1,8 +1,8 @@
 #include "losses/classification_losses.h"
 
-#include <vector>
-
 #include <ATen/ATen.h>
+
+#include <vector>
 
 #include "losses/loss.h"
 
@@ -12,9 +12,11 @@ namespace {
 void CheckLogitsTargets(const at::Tensor& logits, const at::Tensor& targets) {
   TORCH_CHECK_VALUE(logits.defined(), "`logits` is missing");
   TORCH_CHECK_VALUE(targets.defined(), "`targets` is missing");
-  TORCH_CHECK_VALUE(at::isFloatingType(logits.scalar_type()), "`logits` must be floating point");
-  TORCH_CHECK_VALUE(logits.sizes() == targets.sizes(), "`targets` ", targets.sizes(),
-                    " must have the shape of `logits` ", logits.sizes());
+  TORCH_CHECK_VALUE(at::isFloatingType(logits.scalar_type()),
+                    "`logits` must be floating point");
+  TORCH_CHECK_VALUE(logits.sizes() == targets.sizes(), "`targets` ",
+                    targets.sizes(), " must have the shape of `logits` ",
+                    logits.sizes());
   TORCH_CHECK_VALUE(logits.numel() > 0, "`logits` is empty");
 }
 
@@ -34,18 +36,20 @@ at::Tensor FocalLoss(const at::Tensor& logits, const at::Tensor& targets,
     bce = -(y * p.log() + (1 - y) * (1 - p).log());
   } else {
     p = at::sigmoid(x);
-    bce = at::binary_cross_entropy_with_logits(x, y, /*weight=*/{}, /*pos_weight=*/{},
-                                               at::Reduction::None);
+    bce = at::binary_cross_entropy_with_logits(
+        x, y, /*weight=*/{}, /*pos_weight=*/{}, at::Reduction::None);
   }
   const at::Tensor p_t = p * y + (1 - p) * (1 - y);
   at::Tensor loss = bce * (1 - p_t).pow(config.gamma());
-  if (config.alpha() >= 0) loss = loss * (config.alpha() * y + (1 - config.alpha()) * (1 - y));
+  if (config.alpha() >= 0)
+    loss = loss * (config.alpha() * y + (1 - config.alpha()) * (1 - y));
   loss = loss * valid;
   switch (config.normalization()) {
     case FocalLossConfig::SUM:
       return loss.sum();
     case FocalLossConfig::NUM_POSITIVES: {
-      const at::Tensor anchors = x.dim() == 0 ? y_raw.eq(1) : y_raw.eq(1).any(-1);
+      const at::Tensor anchors =
+          x.dim() == 0 ? y_raw.eq(1) : y_raw.eq(1).any(-1);
       return loss.sum() / anchors.sum().clamp_min(1).to(x.scalar_type());
     }
     case FocalLossConfig::MEAN:
@@ -62,10 +66,12 @@ at::Tensor WeightedBceLoss(const at::Tensor& logits, const at::Tensor& targets,
   c10::optional<at::Tensor> pos_weight;
   if (config.pos_weight_size() > 0) {
     const int64_t classes = x.dim() == 0 ? 1 : x.size(-1);
-    TORCH_CHECK_VALUE(config.pos_weight_size() == 1 || config.pos_weight_size() == classes,
-                      "weighted_bce.pos_weight has ", config.pos_weight_size(),
-                      " values but `logits` has ", classes, " classes in its last dimension");
-    std::vector<double> w(config.pos_weight().begin(), config.pos_weight().end());
+    TORCH_CHECK_VALUE(
+        config.pos_weight_size() == 1 || config.pos_weight_size() == classes,
+        "weighted_bce.pos_weight has ", config.pos_weight_size(),
+        " values but `logits` has ", classes, " classes in its last dimension");
+    std::vector<double> w(config.pos_weight().begin(),
+                          config.pos_weight().end());
     pos_weight = at::tensor(w, x.options());
   }
   return at::binary_cross_entropy_with_logits(x, y, /*weight=*/{}, pos_weight,
@@ -74,10 +80,13 @@ at::Tensor WeightedBceLoss(const at::Tensor& logits, const at::Tensor& targets,
 
 at::Tensor WeightedCeLoss(const at::Tensor& logits, const at::Tensor& targets,
                           const WeightedCeLossConfig& config) {
-  TORCH_CHECK_VALUE(logits.defined() && logits.dim() == 2 && logits.size(0) >= 1,
-                    "`logits` must be [B, C]");
-  TORCH_CHECK_VALUE(at::isFloatingType(logits.scalar_type()), "`logits` must be floating point");
-  TORCH_CHECK_VALUE(targets.defined() && targets.dim() == 1 && targets.size(0) == logits.size(0) &&
+  TORCH_CHECK_VALUE(
+      logits.defined() && logits.dim() == 2 && logits.size(0) >= 1,
+      "`logits` must be [B, C]");
+  TORCH_CHECK_VALUE(at::isFloatingType(logits.scalar_type()),
+                    "`logits` must be floating point");
+  TORCH_CHECK_VALUE(targets.defined() && targets.dim() == 1 &&
+                        targets.size(0) == logits.size(0) &&
                         targets.scalar_type() == at::kLong,
                     "`targets` must be [", logits.size(0), "] int64");
   const int64_t classes = logits.size(1);
@@ -85,17 +94,21 @@ at::Tensor WeightedCeLoss(const at::Tensor& logits, const at::Tensor& targets,
   TORCH_CHECK_VALUE(
       targets.masked_select(kept).ge(0).all().item<bool>() &&
           targets.masked_select(kept).lt(classes).all().item<bool>(),
-      "`targets` must lie in [0, ", classes, ") or equal ignore_index ", config.ignore_index());
+      "`targets` must lie in [0, ", classes, ") or equal ignore_index ",
+      config.ignore_index());
   const at::Tensor x = AtLeastFloat32(logits);
   c10::optional<at::Tensor> weight;
   if (config.class_weight_size() > 0) {
-    TORCH_CHECK_VALUE(config.class_weight_size() == classes, "weighted_ce.class_weight has ",
-                      config.class_weight_size(), " values but `logits` has ", classes,
-                      " classes");
-    std::vector<double> w(config.class_weight().begin(), config.class_weight().end());
+    TORCH_CHECK_VALUE(config.class_weight_size() == classes,
+                      "weighted_ce.class_weight has ",
+                      config.class_weight_size(), " values but `logits` has ",
+                      classes, " classes");
+    std::vector<double> w(config.class_weight().begin(),
+                          config.class_weight().end());
     weight = at::tensor(w, x.options());
   }
-  return at::cross_entropy_loss(x, targets, weight, at::Reduction::Mean, config.ignore_index());
+  return at::cross_entropy_loss(x, targets, weight, at::Reduction::Mean,
+                                config.ignore_index());
 }
 
 }  // namespace mammovl::losses

@@ -7,7 +7,8 @@
 //   `probability_clamp` the Mammo-CLIP detector's form (probabilities clamped
 //   to [1e-4, 1 - 1e-4], where the gradient is then zero) and its
 //   normalisation by the number of positive anchors. Ignored anchors
-//   (target < 0) count nowhere. alpha is a config value (scripts 0.25, paper 0.6).
+//   (target < 0) count nowhere. alpha is a config value (scripts 0.25, paper
+//   0.6).
 // - Weighted BCE: pos_weight is a config value; the references hard-code
 //   Mammo-CLIP's per-finding-row ratios, which FPN-MIL reuses on another
 //   dataset. FPN-MIL's `nan_to_num` on the logits is not copied: a NaN loss

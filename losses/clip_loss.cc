@@ -14,9 +14,9 @@ void CheckLogitScale(const at::Tensor& logit_scale) {
 
 }  // namespace
 
-LossOutput ClipLoss(const at::Tensor& image, const at::Tensor& text, const at::Tensor& logit_scale,
-                    const ClipLossConfig& config, const GlobalBatch& batch,
-                    const at::Tensor& group_ids) {
+LossOutput ClipLoss(const at::Tensor& image, const at::Tensor& text,
+                    const at::Tensor& logit_scale, const ClipLossConfig& config,
+                    const GlobalBatch& batch, const at::Tensor& group_ids) {
   CheckSameEmbeddings(image, "image", text, "text");
   CheckLogitScale(logit_scale);
   const at::Tensor ids = config.use_group_ids() ? group_ids : at::Tensor();
@@ -31,14 +31,16 @@ LossOutput ClipLoss(const at::Tensor& image, const at::Tensor& text, const at::T
   LossOutput out;
   const at::Tensor i2t = InfoNce(v, text_keys, scale, 0, ids);
   const at::Tensor t2i = InfoNce(t, image_keys, scale, 0, ids);
-  out.total = config.image_to_text_weight() * i2t + config.text_to_image_weight() * t2i;
+  out.total =
+      config.image_to_text_weight() * i2t + config.text_to_image_weight() * t2i;
   out.terms = {{"i2t", i2t}, {"t2i", t2i}};
   return out;
 }
 
 LossOutput MammoClipLoss(const at::Tensor& image, const at::Tensor& image_view,
                          const at::Tensor& text, const at::Tensor& text_view,
-                         const at::Tensor& logit_scale, const MammoClipLossConfig& config,
+                         const at::Tensor& logit_scale,
+                         const MammoClipLossConfig& config,
                          const GlobalBatch& batch, bool training,
                          const at::Tensor& group_ids) {
   CheckSameEmbeddings(image, "image", image_view, "image_view");
@@ -60,14 +62,18 @@ LossOutput MammoClipLoss(const at::Tensor& image, const at::Tensor& image_view,
   const Keys kt2 = MakeKeys(t2, ids, batch, gather);
   const double eps = training ? config.label_smoothing() : 0.0;
 
-  const at::Tensor i2t = (InfoNce(i1, kt1, s, eps, ids) + InfoNce(i2, kt1, s, eps, ids) +
-                          InfoNce(i1, kt2, s, eps, ids) + InfoNce(i2, kt2, s, eps, ids)) /
-                         4;
-  const at::Tensor t2i = (InfoNce(t1, ki1, s, eps, ids) + InfoNce(t1, ki2, s, eps, ids) +
-                          InfoNce(t2, ki1, s, eps, ids) + InfoNce(t2, ki2, s, eps, ids)) /
-                         4;
-  const at::Tensor i2i = (InfoNce(i1, ki2, s, 0, ids) + InfoNce(i2, ki1, s, 0, ids)) / 2;
-  const at::Tensor t2t = (InfoNce(t2, kt1, s, 0, ids) + InfoNce(t1, kt2, s, 0, ids)) / 2;
+  const at::Tensor i2t =
+      (InfoNce(i1, kt1, s, eps, ids) + InfoNce(i2, kt1, s, eps, ids) +
+       InfoNce(i1, kt2, s, eps, ids) + InfoNce(i2, kt2, s, eps, ids)) /
+      4;
+  const at::Tensor t2i =
+      (InfoNce(t1, ki1, s, eps, ids) + InfoNce(t1, ki2, s, eps, ids) +
+       InfoNce(t2, ki1, s, eps, ids) + InfoNce(t2, ki2, s, eps, ids)) /
+      4;
+  const at::Tensor i2i =
+      (InfoNce(i1, ki2, s, 0, ids) + InfoNce(i2, ki1, s, 0, ids)) / 2;
+  const at::Tensor t2t =
+      (InfoNce(t2, kt1, s, 0, ids) + InfoNce(t1, kt2, s, 0, ids)) / 2;
 
   LossOutput out;
   out.total = (i2t + t2i) / 2 + config.image_image_weight() * i2i +

@@ -28,9 +28,9 @@ namespace mammovl::losses {
 // text_to_image_weight * t2i. `image`, `text` [B, D] float (normalised here),
 // `logit_scale` 0-d, `group_ids` [B] int64 when `config.use_group_ids()`.
 // Throws c10::ValueError on bad shapes.
-LossOutput ClipLoss(const at::Tensor& image, const at::Tensor& text, const at::Tensor& logit_scale,
-                    const ClipLossConfig& config, const GlobalBatch& batch,
-                    const at::Tensor& group_ids = {});
+LossOutput ClipLoss(const at::Tensor& image, const at::Tensor& text,
+                    const at::Tensor& logit_scale, const ClipLossConfig& config,
+                    const GlobalBatch& batch, const at::Tensor& group_ids = {});
 
 // Mammo-CLIP's multi-view supervision loss (mammoclip.md §3.1), with
 // CE(X, Y) the mean cross-entropy of s X Y^T against the diagonal:
@@ -42,7 +42,8 @@ LossOutput ClipLoss(const at::Tensor& image, const at::Tensor& text, const at::T
 // All four embeddings [B, D]; `group_ids` [B] int64 with `use_group_ids`.
 LossOutput MammoClipLoss(const at::Tensor& image, const at::Tensor& image_view,
                          const at::Tensor& text, const at::Tensor& text_view,
-                         const at::Tensor& logit_scale, const MammoClipLossConfig& config,
+                         const at::Tensor& logit_scale,
+                         const MammoClipLossConfig& config,
                          const GlobalBatch& batch, bool training,
                          const at::Tensor& group_ids = {});
 

@@ -4,9 +4,9 @@
 #ifndef MAMMOVL_LOSSES_CONTRASTIVE_H_
 #define MAMMOVL_LOSSES_CONTRASTIVE_H_
 
-#include <cstdint>
-
 #include <ATen/core/Tensor.h>
+
+#include <cstdint>
 
 #include "losses/loss.h"
 #include "losses/loss_config.pb.h"
@@ -23,8 +23,10 @@ at::Tensor DiagonalCrossEntropy(const at::Tensor& logits, int64_t offset,
 // evenly over the columns j with col_ids[j] == row_ids[i], then smoothed as
 // above. `logits` [B, N], `row_ids` [B], `col_ids` [N] int64; every row id
 // must occur among the column ids (true when rows are a slice of columns).
-at::Tensor GroupCrossEntropy(const at::Tensor& logits, const at::Tensor& row_ids,
-                             const at::Tensor& col_ids, double label_smoothing = 0);
+at::Tensor GroupCrossEntropy(const at::Tensor& logits,
+                             const at::Tensor& row_ids,
+                             const at::Tensor& col_ids,
+                             double label_smoothing = 0);
 
 // The columns a local row is scored against: every rank's rows (gathered) or
 // this rank's, with the column of local row 0's positive, and the group ids of
@@ -37,14 +39,15 @@ struct Keys {
 
 // Gathers `local` (and `ids`, if defined) when `gather` is set, else returns
 // them as they are with offset 0.
-Keys MakeKeys(const at::Tensor& local, const at::Tensor& ids, const GlobalBatch& batch,
-              bool gather);
+Keys MakeKeys(const at::Tensor& local, const at::Tensor& ids,
+              const GlobalBatch& batch, bool gather);
 
 // One InfoNCE direction: cross-entropy of scale * queries keys.all^T, rows the
 // local `queries` [B, D], positives on the (offset) diagonal, or spread over
 // equal ids when `row_ids` is defined. Inputs already unit norm; `scale` 0-d.
-at::Tensor InfoNce(const at::Tensor& queries, const Keys& keys, const at::Tensor& scale,
-                   double label_smoothing = 0, const at::Tensor& row_ids = {});
+at::Tensor InfoNce(const at::Tensor& queries, const Keys& keys,
+                   const at::Tensor& scale, double label_smoothing = 0,
+                   const at::Tensor& row_ids = {});
 
 // Returns ln(1 / tau).
 double LogitScaleFor(double temperature);
@@ -58,18 +61,20 @@ at::Tensor MakeLogitScale(const TemperatureConfig& config);
 void ClampLogitScale(const TemperatureConfig& config, at::Tensor& logit_scale);
 
 // Checks `initial` > 0 and min <= max; errors start with `field`.
-absl::Status ValidateTemperatureConfig(const TemperatureConfig& config, absl::string_view field);
+absl::Status ValidateTemperatureConfig(const TemperatureConfig& config,
+                                       absl::string_view field);
 
 // Checks a 2-D input: [B, D] with B >= 1 and D >= 1; `what` names it.
 void CheckEmbedding(const at::Tensor& x, const char* what);
 // Checks that `a` and `b` are [B, D] embeddings of the same shape.
-void CheckSameEmbeddings(const at::Tensor& a, const char* a_name, const at::Tensor& b,
-                         const char* b_name);
+void CheckSameEmbeddings(const at::Tensor& a, const char* a_name,
+                         const at::Tensor& b, const char* b_name);
 // Checks `ids` is [B] int64 (B = `rows`).
 void CheckGroupIds(const at::Tensor& ids, int64_t rows);
 // Checks `padding` against `tokens` [B, S, C]: [B, S] bool with at least one
 // slot per row not padded (when `need_one` is set). Undefined is accepted.
-void CheckPadding(const at::Tensor& padding, const at::Tensor& tokens, bool need_one);
+void CheckPadding(const at::Tensor& padding, const at::Tensor& tokens,
+                  bool need_one);
 
 }  // namespace mammovl::losses
 

@@ -1,9 +1,9 @@
 // CLIP / InfoNCE, Mammo-CLIP's multi-view loss, NT-Xent and SLIP through their
 // functions: properties that hold for any input, closed forms, gathering
 // offsets and shape errors. The golden values are in loss_parity_test.
-#include <cmath>
-
 #include <ATen/ATen.h>
+
+#include <cmath>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -39,18 +39,20 @@ TEST(DiagonalCrossEntropyTest, LabelSmoothingMixesTheMeanLogProbability) {
   for (int i = 0; i < 3; ++i) {
     want += 0.8 * -Value(logp[i][i]) + 0.2 * -Value(logp[i].mean());
   }
-  EXPECT_NEAR(Value(DiagonalCrossEntropy(logits, 0, /*label_smoothing=*/0.2)), want / 3, 1e-12);
+  EXPECT_NEAR(Value(DiagonalCrossEntropy(logits, 0, /*label_smoothing=*/0.2)),
+              want / 3, 1e-12);
 }
 
 TEST(DiagonalCrossEntropyTest, RejectsTooFewColumns) {
-  EXPECT_THROW(DiagonalCrossEntropy(Randn({3, 4}, 3), /*offset=*/2), c10::ValueError);
+  EXPECT_THROW(DiagonalCrossEntropy(Randn({3, 4}, 3), /*offset=*/2),
+               c10::ValueError);
 }
 
 TEST(GroupCrossEntropyTest, DistinctIdsEqualTheDiagonalForm) {
   const at::Tensor logits = Randn({4, 4}, 4);
   const at::Tensor ids = at::arange(4, at::kLong);
-  EXPECT_NEAR(Value(GroupCrossEntropy(logits, ids, ids)), Value(DiagonalCrossEntropy(logits, 0)),
-              1e-12);
+  EXPECT_NEAR(Value(GroupCrossEntropy(logits, ids, ids)),
+              Value(DiagonalCrossEntropy(logits, 0)), 1e-12);
 }
 
 TEST(GroupCrossEntropyTest, OneGroupGivesTheUniformTarget) {
@@ -64,8 +66,9 @@ TEST(ClipLossTest, AlignedPairsAtHighScaleCostAlmostNothing) {
   // Orthogonal unit vectors, image == text: the diagonal wins by exp(s).
   const at::Tensor x = at::eye(4, at::kDouble) * 3.0;  // normalised inside
   ClipLossConfig config;
-  const LossOutput out = ClipLoss(x, x, at::scalar_tensor(std::log(100.0), at::kDouble), config,
-                                  LocalBatch());
+  const LossOutput out =
+      ClipLoss(x, x, at::scalar_tensor(std::log(100.0), at::kDouble), config,
+               LocalBatch());
   const double per_row = std::log(1 + 3 * std::exp(-100.0));
   EXPECT_NEAR(Value(out.total), per_row, 1e-12);
 }
@@ -85,8 +88,10 @@ TEST(ClipLossTest, WeightsCombineTheDirections) {
   ClipLossConfig config;
   config.set_image_to_text_weight(0.75);
   config.set_text_to_image_weight(0.25);
-  const LossOutput out = ClipLoss(a, b, at::scalar_tensor(1.0, at::kDouble), config, LocalBatch());
-  EXPECT_NEAR(Value(out.total), 0.75 * Value(*out.Find("i2t")) + 0.25 * Value(*out.Find("t2i")),
+  const LossOutput out =
+      ClipLoss(a, b, at::scalar_tensor(1.0, at::kDouble), config, LocalBatch());
+  EXPECT_NEAR(Value(out.total),
+              0.75 * Value(*out.Find("i2t")) + 0.25 * Value(*out.Find("t2i")),
               1e-12);
 }
 
@@ -94,8 +99,10 @@ TEST(ClipLossTest, InvariantToTheEmbeddingNorm) {
   const at::Tensor a = Randn({4, 3}, 10), b = Randn({4, 3}, 11);
   const at::Tensor scale = at::scalar_tensor(2.5, at::kDouble);
   ClipLossConfig config;
-  EXPECT_NEAR(Value(ClipLoss(a, b, scale, config, LocalBatch()).total),
-              Value(ClipLoss(a * 7.0, b * 0.01, scale, config, LocalBatch()).total), 1e-12);
+  EXPECT_NEAR(
+      Value(ClipLoss(a, b, scale, config, LocalBatch()).total),
+      Value(ClipLoss(a * 7.0, b * 0.01, scale, config, LocalBatch()).total),
+      1e-12);
 }
 
 TEST(ClipLossTest, GatheredRowsUseTheRankOffset) {
@@ -110,45 +117,48 @@ TEST(ClipLossTest, GatheredRowsUseTheRankOffset) {
                       return is_image ? vi : ti;
                     },
                     1, 2};
-  const LossOutput out = ClipLoss(all_img.narrow(0, 2, 2), all_txt.narrow(0, 2, 2), scale,
-                                  config, rank1);
-  const at::Tensor logits = at::matmul(vi.narrow(0, 2, 2), ti.t()) * std::exp(1.5);
+  const LossOutput out = ClipLoss(
+      all_img.narrow(0, 2, 2), all_txt.narrow(0, 2, 2), scale, config, rank1);
+  const at::Tensor logits =
+      at::matmul(vi.narrow(0, 2, 2), ti.t()) * std::exp(1.5);
   const at::Tensor logp = at::log_softmax(logits, 1);
-  EXPECT_NEAR(Value(*out.Find("i2t")), -(Value(logp[0][2]) + Value(logp[1][3])) / 2, 1e-12);
+  EXPECT_NEAR(Value(*out.Find("i2t")),
+              -(Value(logp[0][2]) + Value(logp[1][3])) / 2, 1e-12);
 }
 
 TEST(ClipLossTest, WorldSizeWithoutGatherIsAnError) {
   GlobalBatch batch;
   batch.world_size = 2;
   ClipLossConfig config;
-  EXPECT_THROW(ClipLoss(Randn({2, 3}, 14), Randn({2, 3}, 15), at::scalar_tensor(1.0), config,
-                        batch),
+  EXPECT_THROW(ClipLoss(Randn({2, 3}, 14), Randn({2, 3}, 15),
+                        at::scalar_tensor(1.0), config, batch),
                c10::ValueError);
   config.set_gather_negatives(false);  // local negatives need no gather
-  EXPECT_NO_THROW(ClipLoss(Randn({2, 3}, 14), Randn({2, 3}, 15), at::scalar_tensor(1.0), config,
-                           batch));
+  EXPECT_NO_THROW(ClipLoss(Randn({2, 3}, 14), Randn({2, 3}, 15),
+                           at::scalar_tensor(1.0), config, batch));
 }
 
 TEST(ClipLossTest, ShapeErrorsNameTheInputs) {
   ClipLossConfig config;
   try {
-    ClipLoss(Randn({2, 3}, 16), Randn({3, 3}, 17), at::scalar_tensor(1.0), config, LocalBatch());
+    ClipLoss(Randn({2, 3}, 16), Randn({3, 3}, 17), at::scalar_tensor(1.0),
+             config, LocalBatch());
     FAIL() << "no error";
   } catch (const c10::ValueError& e) {
     EXPECT_THAT(e.what_without_backtrace(), HasSubstr("`image`"));
     EXPECT_THAT(e.what_without_backtrace(), HasSubstr("`text`"));
   }
   config.set_use_group_ids(true);
-  EXPECT_THROW(ClipLoss(Randn({2, 3}, 16), Randn({2, 3}, 17), at::scalar_tensor(1.0), config,
-                        LocalBatch()),
+  EXPECT_THROW(ClipLoss(Randn({2, 3}, 16), Randn({2, 3}, 17),
+                        at::scalar_tensor(1.0), config, LocalBatch()),
                c10::ValueError);
 }
 
 TEST(ClipLossTest, ReducedPrecisionInputsAreComputedInFloat32) {
   ClipLossConfig config;
-  const LossOutput out = ClipLoss(Randn({3, 4}, 18).to(at::kBFloat16),
-                                  Randn({3, 4}, 19).to(at::kHalf),
-                                  at::scalar_tensor(1.0, at::kFloat), config, LocalBatch());
+  const LossOutput out = ClipLoss(
+      Randn({3, 4}, 18).to(at::kBFloat16), Randn({3, 4}, 19).to(at::kHalf),
+      at::scalar_tensor(1.0, at::kFloat), config, LocalBatch());
   EXPECT_EQ(out.total.scalar_type(), at::kFloat);
   EXPECT_TRUE(std::isfinite(Value(out.total)));
 }
@@ -158,7 +168,8 @@ TEST(MammoClipLossTest, IdenticalViewsReduceToClipTerms) {
   const at::Tensor i = Randn({4, 6}, 20), t = Randn({4, 6}, 21);
   const at::Tensor scale = at::scalar_tensor(std::log(1 / 0.07), at::kDouble);
   MammoClipLossConfig config;
-  const LossOutput mv = MammoClipLoss(i, i, t, t, scale, config, LocalBatch(), true);
+  const LossOutput mv =
+      MammoClipLoss(i, i, t, t, scale, config, LocalBatch(), true);
   const LossOutput clip = ClipLoss(i, t, scale, ClipLossConfig(), LocalBatch());
   EXPECT_NEAR(Value(*mv.Find("i2t")), Value(*clip.Find("i2t")), 1e-12);
   EXPECT_NEAR(Value(*mv.Find("t2i")), Value(*clip.Find("t2i")), 1e-12);
@@ -169,17 +180,22 @@ TEST(MammoClipLossTest, IdenticalViewsReduceToClipTerms) {
 }
 
 TEST(MammoClipLossTest, LabelSmoothingOnlyInTraining) {
-  const at::Tensor a = Randn({3, 4}, 22), b = Randn({3, 4}, 23), c = Randn({3, 4}, 24),
-                   d = Randn({3, 4}, 25);
+  const at::Tensor a = Randn({3, 4}, 22), b = Randn({3, 4}, 23),
+                   c = Randn({3, 4}, 24), d = Randn({3, 4}, 25);
   const at::Tensor scale = at::scalar_tensor(2.0, at::kDouble);
   MammoClipLossConfig smooth;
   smooth.set_label_smoothing(0.3);
   const MammoClipLossConfig plain;
-  const double eval = Value(MammoClipLoss(a, b, c, d, scale, smooth, LocalBatch(), false).total);
-  EXPECT_NEAR(eval, Value(MammoClipLoss(a, b, c, d, scale, plain, LocalBatch(), true).total),
-              1e-12);
-  const LossOutput train = MammoClipLoss(a, b, c, d, scale, smooth, LocalBatch(), true);
-  const LossOutput untouched = MammoClipLoss(a, b, c, d, scale, plain, LocalBatch(), true);
+  const double eval = Value(
+      MammoClipLoss(a, b, c, d, scale, smooth, LocalBatch(), false).total);
+  EXPECT_NEAR(
+      eval,
+      Value(MammoClipLoss(a, b, c, d, scale, plain, LocalBatch(), true).total),
+      1e-12);
+  const LossOutput train =
+      MammoClipLoss(a, b, c, d, scale, smooth, LocalBatch(), true);
+  const LossOutput untouched =
+      MammoClipLoss(a, b, c, d, scale, plain, LocalBatch(), true);
   EXPECT_GT(std::abs(Value(train.total) - eval), 1e-6);
   // Image-image and text-text terms are never smoothed.
   EXPECT_NEAR(Value(*train.Find("i2i")), Value(*untouched.Find("i2i")), 1e-12);
@@ -188,8 +204,8 @@ TEST(MammoClipLossTest, LabelSmoothingOnlyInTraining) {
 
 TEST(MammoClipLossTest, MissingViewIsAnError) {
   const at::Tensor a = Randn({3, 4}, 26);
-  EXPECT_THROW(MammoClipLoss(a, at::Tensor(), a, a, at::scalar_tensor(1.0), MammoClipLossConfig(),
-                             LocalBatch(), true),
+  EXPECT_THROW(MammoClipLoss(a, at::Tensor(), a, a, at::scalar_tensor(1.0),
+                             MammoClipLossConfig(), LocalBatch(), true),
                c10::ValueError);
 }
 
@@ -214,8 +230,8 @@ TEST(NtXentLossTest, EqualsTheTextbookForm) {
   for (double tau : {0.1, 0.5, 1.0}) {
     SimClrLossConfig config;
     config.set_temperature(tau);
-    EXPECT_NEAR(Value(NtXentLoss(a, b, config, LocalBatch()).total), TextbookNtXent(a, b, tau),
-                1e-10)
+    EXPECT_NEAR(Value(NtXentLoss(a, b, config, LocalBatch()).total),
+                TextbookNtXent(a, b, tau), 1e-10)
         << "tau " << tau;
   }
 }
@@ -228,16 +244,18 @@ TEST(NtXentLossTest, SymmetricInTheViews) {
 }
 
 TEST(SlipLossTest, AddsScaledSsl) {
-  const at::Tensor i = Randn({4, 6}, 31), t = Randn({4, 6}, 32), a = Randn({4, 3}, 33),
-                   b = Randn({4, 3}, 34);
+  const at::Tensor i = Randn({4, 6}, 31), t = Randn({4, 6}, 32),
+                   a = Randn({4, 3}, 33), b = Randn({4, 3}, 34);
   const at::Tensor scale = at::scalar_tensor(2.0, at::kDouble);
   SlipLossConfig config;
   config.set_ssl_scale(0.25);
   const LossOutput out = SlipLoss(i, t, scale, a, b, config, LocalBatch());
   EXPECT_NEAR(Value(*out.Find("clip")),
-              Value(ClipLoss(i, t, scale, config.clip(), LocalBatch()).total), 1e-12);
+              Value(ClipLoss(i, t, scale, config.clip(), LocalBatch()).total),
+              1e-12);
   EXPECT_NEAR(Value(*out.Find("ssl")), TextbookNtXent(a, b, 0.1), 1e-10);
-  EXPECT_NEAR(Value(out.total), Value(*out.Find("clip")) + 0.25 * Value(*out.Find("ssl")), 1e-12);
+  EXPECT_NEAR(Value(out.total),
+              Value(*out.Find("clip")) + 0.25 * Value(*out.Find("ssl")), 1e-12);
 }
 
 TEST(LogitScaleTest, StartsAtLogInverseTemperature) {

@@ -1,11 +1,11 @@
 // SLA, MaMA's gated total, MGCA's CTA/CPA and Sinkhorn-Knopp through their
 // functions: closed forms, masking, gating, and the Sinkhorn golden codes.
 // The golden losses are in loss_parity_test.
+#include <ATen/ATen.h>
+
 #include <cmath>
 #include <limits>
 #include <memory>
-
-#include <ATen/ATen.h>
 
 #include "core/status_matchers.h"
 #include "gmock/gmock.h"
@@ -44,12 +44,15 @@ std::vector<std::string> TermNames(const LossOutput& out) {
 // --- Sinkhorn-Knopp ---------------------------------------------------------
 
 TEST(SinkhornTest, MatchesGoldenCodes) {
-  MVL_ASSERT_OK_AND_ASSIGN(const at::Tensor scores,
-                           ReadNpyTensor(LossTestdataDir() + "/sinkhorn/scores.npy"));
-  MVL_ASSERT_OK_AND_ASSIGN(const at::Tensor codes,
-                           ReadNpyTensor(LossTestdataDir() + "/sinkhorn/codes.npy"));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const at::Tensor scores,
+      ReadNpyTensor(LossTestdataDir() + "/sinkhorn/scores.npy"));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      const at::Tensor codes,
+      ReadNpyTensor(LossTestdataDir() + "/sinkhorn/codes.npy"));
   EXPECT_TRUE(TensorsClose(SinkhornKnopp(scores, 0.05, 3), codes, 1e-5, 1e-7));
-  EXPECT_TRUE(TensorsClose(SinkhornKnopp(scores.to(at::kDouble), 0.05, 3), codes, 1e-10, 1e-14));
+  EXPECT_TRUE(TensorsClose(SinkhornKnopp(scores.to(at::kDouble), 0.05, 3),
+                           codes, 1e-10, 1e-14));
 }
 
 TEST(SinkhornTest, RowsSumToOneAndPrototypeMassEvensOut) {
@@ -82,8 +85,10 @@ TEST(ClipAndNormalizeWeightsTest, ClipsNonZeroEntriesToTheirQuantiles) {
   const at::Tensor raw =
       at::tensor({0.0, 1.0, 2.0, 3.0, 4.0, 0.0}, at::kDouble).reshape({1, 6});
   const at::Tensor want =
-      at::tensor({0.0, 1.3, 2.0, 3.0, 3.7, 0.0}, at::kDouble).reshape({1, 6}) / 10.0;
-  EXPECT_TRUE(TensorsClose(ClipAndNormalizeWeights(raw, 0.1, 0.9), want, 0, 1e-12));
+      at::tensor({0.0, 1.3, 2.0, 3.0, 3.7, 0.0}, at::kDouble).reshape({1, 6}) /
+      10.0;
+  EXPECT_TRUE(
+      TensorsClose(ClipAndNormalizeWeights(raw, 0.1, 0.9), want, 0, 1e-12));
 }
 
 TEST(ClipAndNormalizeWeightsTest, EdgeRows) {
@@ -97,7 +102,8 @@ TEST(ClipAndNormalizeWeightsTest, EdgeRows) {
                                       1 / 3.0, 1 / 3.0, 1 / 3.0},
                                      at::kDouble)
                               .reshape({3, 3});
-  EXPECT_TRUE(TensorsClose(ClipAndNormalizeWeights(raw, 0.1, 0.9), want, 0, 1e-12));
+  EXPECT_TRUE(
+      TensorsClose(ClipAndNormalizeWeights(raw, 0.1, 0.9), want, 0, 1e-12));
 }
 
 // --- CTA / CPA --------------------------------------------------------------
@@ -108,7 +114,8 @@ TEST(CtaLossTest, BidirectionalAddsThePatchSide) {
   MgcaLossConfig config;
   const LossOutput both = CtaLoss(p, w, {}, importance, {}, config);
   EXPECT_THAT(TermNames(both), ElementsAre("cta_word", "cta_patch"));
-  EXPECT_NEAR(Value(both.total), Value(*both.Find("cta_word")) + Value(*both.Find("cta_patch")),
+  EXPECT_NEAR(Value(both.total),
+              Value(*both.Find("cta_word")) + Value(*both.Find("cta_patch")),
               1e-12);
   config.set_bidirectional(false);
   const LossOutput word = CtaLoss(p, w, {}, importance, {}, config);
@@ -119,7 +126,8 @@ TEST(CtaLossTest, BidirectionalAddsThePatchSide) {
 TEST(CtaLossTest, PaddedWordsDoNotReachThePatchSide) {
   const at::Tensor p = Randn({2, 4, 3}, 6), w = Randn({2, 3, 3}, 7);
   const at::Tensor padding = Bools({0, 0, 1, 0, 1, 1}, {2, 3});
-  const at::Tensor importance = at::tensor({1.0, 2.0, 0.0, 1.0, 0.0, 0.0}).reshape({2, 3});
+  const at::Tensor importance =
+      at::tensor({1.0, 2.0, 0.0, 1.0, 0.0, 0.0}).reshape({2, 3});
   at::Tensor w2 = w.clone();
   w2[0][2] = w2[0][2] * -3.0 + 1.0;  // change padded slots only
   w2[1][1] = 5.0;
@@ -133,23 +141,28 @@ TEST(CtaLossTest, PaddedWordsDoNotReachThePatchSide) {
   const LossOutput c = CtaLoss(p, w, padding, importance, {}, config);
   const LossOutput d = CtaLoss(p, w2, padding, importance, {}, config);
   EXPECT_NEAR(Value(*c.Find("cta_patch")), Value(*d.Find("cta_patch")), 1e-12);
-  EXPECT_GT(std::abs(Value(*c.Find("cta_word")) - Value(*d.Find("cta_word"))), 1e-6);
+  EXPECT_GT(std::abs(Value(*c.Find("cta_word")) - Value(*d.Find("cta_word"))),
+            1e-6);
 }
 
 TEST(CtaLossTest, RejectsAllPaddedCaptionsAndNegativeWeights) {
   const at::Tensor p = Randn({2, 4, 3}, 8), w = Randn({2, 3, 3}, 9);
   const at::Tensor importance = at::ones({2, 3}, at::kDouble);
   const at::Tensor all_padded = at::ones({2, 3}, at::kBool);
-  EXPECT_THROW(CtaLoss(p, w, all_padded, importance, {}, MgcaLossConfig()), c10::ValueError);
-  EXPECT_THROW(CtaLoss(p, w, {}, -importance, {}, MgcaLossConfig()), c10::ValueError);
-  EXPECT_THROW(CtaLoss(p, Randn({2, 3, 4}, 10), {}, importance, {}, MgcaLossConfig()),
+  EXPECT_THROW(CtaLoss(p, w, all_padded, importance, {}, MgcaLossConfig()),
                c10::ValueError);
+  EXPECT_THROW(CtaLoss(p, w, {}, -importance, {}, MgcaLossConfig()),
+               c10::ValueError);
+  EXPECT_THROW(
+      CtaLoss(p, Randn({2, 3, 4}, 10), {}, importance, {}, MgcaLossConfig()),
+      c10::ValueError);
 }
 
 TEST(CpaLossTest, CodesGetNoGradientButPredictionsDo) {
   const at::Tensor v = Randn({4, 3}, 11).set_requires_grad(true);
   const at::Tensor t = Randn({4, 3}, 12).set_requires_grad(true);
-  const at::Tensor protos = L2Normalize(Randn({5, 3}, 13)).set_requires_grad(true);
+  const at::Tensor protos =
+      L2Normalize(Randn({5, 3}, 13)).set_requires_grad(true);
   const LossOutput out = CpaLoss(v, t, protos, MgcaLossConfig(), LocalBatch());
   out.total.backward();
   EXPECT_GT(protos.grad().abs().sum().item<double>(), 0);
@@ -188,8 +201,10 @@ TEST(MgcaLossObjectTest, PrototypesAreUnitRowsAndFrozenInTheFirstEpoch) {
 
 TEST(SlaTest, ScoresOfOneCaptionAndImageByHand) {
   // Two patches, two sentences: A = P E^T.
-  const at::Tensor p = at::tensor({1.0, 0.0, 0.0, 1.0}, at::kDouble).reshape({1, 2, 2});
-  const at::Tensor e = L2Normalize(at::tensor({1.0, 1.0, 1.0, 0.0}, at::kDouble).reshape({1, 2, 2}));
+  const at::Tensor p =
+      at::tensor({1.0, 0.0, 0.0, 1.0}, at::kDouble).reshape({1, 2, 2});
+  const at::Tensor e = L2Normalize(
+      at::tensor({1.0, 1.0, 1.0, 0.0}, at::kDouble).reshape({1, 2, 2}));
   // A = [[0.7071, 1], [0.7071, 0]]; T2I = mean_s max_p = (0.7071 + 1) / 2;
   // I2T = mean_p max_s = (1 + 0.7071) / 2.
   const SlaScores s = ComputeSlaScores(e, {}, p);
@@ -216,8 +231,8 @@ TEST(SlaTest, PaddedSentencesDoNotMatter) {
 TEST(SlaTest, CaptionWithoutSentencesIsAnError) {
   const at::Tensor pad = Bools({0, 1, 1, 1}, {2, 2});
   try {
-    SlaLoss(Randn({2, 3, 4}, 20), Randn({2, 2, 4}, 21), pad, at::scalar_tensor(1.0),
-            SlaLossConfig(), LocalBatch());
+    SlaLoss(Randn({2, 3, 4}, 20), Randn({2, 2, 4}, 21), pad,
+            at::scalar_tensor(1.0), SlaLossConfig(), LocalBatch());
     FAIL() << "no error";
   } catch (const c10::ValueError& e) {
     EXPECT_THAT(e.what_without_backtrace(), HasSubstr("text_local_padding"));
@@ -241,21 +256,25 @@ LossInputs MamaInputs() {
 TEST(MamaLossTest, LateTermsStartAtTheGate) {
   const MamaLossConfig config;  // late_loss_step 8000
   const LossInputs in = MamaInputs();
-  const at::Tensor gs = at::scalar_tensor(2.0, at::kDouble).set_requires_grad(true);
-  const at::Tensor ls = at::scalar_tensor(2.5, at::kDouble).set_requires_grad(true);
+  const at::Tensor gs =
+      at::scalar_tensor(2.0, at::kDouble).set_requires_grad(true);
+  const at::Tensor ls =
+      at::scalar_tensor(2.5, at::kDouble).set_requires_grad(true);
   LossContext context;
   context.global_step = 7999;
   const LossOutput before = MamaLoss(in, gs, ls, config, context);
   EXPECT_THAT(TermNames(before), ElementsAre("it"));
   before.total.backward();
-  EXPECT_FALSE(ls.grad().defined()) << "local_scale must get no gradient before the gate";
+  EXPECT_FALSE(ls.grad().defined())
+      << "local_scale must get no gradient before the gate";
 
   context.global_step = 8000;
   const LossOutput after = MamaLoss(in, gs, ls, config, context);
   EXPECT_THAT(TermNames(after), ElementsAre("it", "ii", "it_partner", "sla"));
   EXPECT_NEAR(Value(*after.Find("it")), Value(*before.Find("it")), 1e-12);
-  EXPECT_NEAR(Value(after.total), Value(*after.Find("it")) + Value(*after.Find("ii")) +
-                                      Value(*after.Find("it_partner")) + Value(*after.Find("sla")),
+  EXPECT_NEAR(Value(after.total),
+              Value(*after.Find("it")) + Value(*after.Find("ii")) +
+                  Value(*after.Find("it_partner")) + Value(*after.Find("sla")),
               1e-12);
   after.total.backward();
   EXPECT_TRUE(ls.grad().defined());
@@ -267,9 +286,11 @@ TEST(MamaLossTest, ZeroWeightsSwitchTermsOffAndSkipTheirInputs) {
   config.set_multiview_weight(0);
   config.set_sla_weight(0);
   LossInputs in = MamaInputs();
-  in.image_ssl = in.image_view_ssl = in.image_local = in.text_local = at::Tensor();
-  const LossOutput out = MamaLoss(in, at::scalar_tensor(2.0), at::scalar_tensor(2.0), config,
-                                  LossContext());
+  in.image_ssl = in.image_view_ssl = in.image_local = in.text_local =
+      at::Tensor();
+  const LossOutput out =
+      MamaLoss(in, at::scalar_tensor(2.0), at::scalar_tensor(2.0), config,
+               LossContext());
   EXPECT_THAT(TermNames(out), ElementsAre("it", "it_partner"));
 }
 
@@ -277,7 +298,9 @@ TEST(MamaLossTest, ItIsTheSumOfBothClipDirections) {
   const LossInputs in = MamaInputs();
   const at::Tensor s = at::scalar_tensor(1.7, at::kDouble);
   const LossOutput out = MamaLoss(in, s, s, MamaLossConfig(), LossContext());
-  const at::Tensor sim = at::matmul(L2Normalize(in.image), L2Normalize(in.text).t()) * std::exp(1.7);
+  const at::Tensor sim =
+      at::matmul(L2Normalize(in.image), L2Normalize(in.text).t()) *
+      std::exp(1.7);
   const at::Tensor ce_rows = -at::log_softmax(sim, 1).diagonal().mean();
   const at::Tensor ce_cols = -at::log_softmax(sim, 0).diagonal().mean();
   EXPECT_NEAR(Value(out.total), Value(ce_rows + ce_cols), 1e-12);

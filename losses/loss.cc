@@ -22,29 +22,33 @@ void LossOutput::AddTerms(const LossOutput& other, absl::string_view prefix) {
 
 at::Tensor GlobalBatch::Gather(const at::Tensor& local) const {
   if (world_size <= 1) return local;
-  TORCH_CHECK_VALUE(gather, "world_size is ", world_size, " but no gather function was given");
-  TORCH_CHECK_VALUE(rank >= 0 && rank < world_size, "rank ", rank, " outside [0, ", world_size,
-                    ")");
+  TORCH_CHECK_VALUE(gather, "world_size is ", world_size,
+                    " but no gather function was given");
+  TORCH_CHECK_VALUE(rank >= 0 && rank < world_size, "rank ", rank,
+                    " outside [0, ", world_size, ")");
   at::Tensor all = gather(local);
   TORCH_CHECK_VALUE(all.defined() && all.dim() == local.dim() &&
                         all.size(0) == world_size * local.size(0),
-                    "gather returned ", all.defined() ? all.sizes() : at::IntArrayRef{},
-                    " for a local tensor of shape ", local.sizes(), " and world_size ",
-                    world_size);
+                    "gather returned ",
+                    all.defined() ? all.sizes() : at::IntArrayRef{},
+                    " for a local tensor of shape ", local.sizes(),
+                    " and world_size ", world_size);
   return all;
 }
 
 absl::Status Loss::To(const at::TensorOptions& options) {
-  return core::RunTorch(absl::StrCat("moving the parameters of loss '", name(), "'"), [&] {
-    for (auto& [name, tensor] : parameters_) {
-      const bool grad = tensor.requires_grad();
-      tensor = tensor.detach().to(options).set_requires_grad(grad);
-    }
-  });
+  return core::RunTorch(
+      absl::StrCat("moving the parameters of loss '", name(), "'"), [&] {
+        for (auto& [name, tensor] : parameters_) {
+          const bool grad = tensor.requires_grad();
+          tensor = tensor.detach().to(options).set_requires_grad(grad);
+        }
+      });
 }
 
 at::Tensor AtLeastFloat32(const at::Tensor& x) {
-  if (x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16) return x.to(at::kFloat);
+  if (x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16)
+    return x.to(at::kFloat);
   return x;
 }
 

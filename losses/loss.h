@@ -8,14 +8,14 @@
 #ifndef MAMMOVL_LOSSES_LOSS_H_
 #define MAMMOVL_LOSSES_LOSS_H_
 
+#include <ATen/core/Tensor.h>
+#include <c10/core/TensorOptions.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
-#include <c10/core/TensorOptions.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -70,7 +70,9 @@ struct GlobalBatch {
   // or if the result does not have W*B rows.
   at::Tensor Gather(const at::Tensor& local) const;
   // Index of this rank's first row in the gathered batch: rank * local_rows.
-  int64_t Offset(int64_t local_rows) const { return world_size > 1 ? rank * local_rows : 0; }
+  int64_t Offset(int64_t local_rows) const {
+    return world_size > 1 ? rank * local_rows : 0;
+  }
   bool distributed() const { return world_size > 1; }
 };
 
@@ -84,7 +86,7 @@ inline GlobalBatch LocalBatch() { return GlobalBatch(); }
 // embeddings the model already normalised this changes neither the value nor
 // the gradient reaching the model). B is this rank's batch.
 struct LossInputs {
-  at::Tensor image;           // [B, D] global image embedding (Mammo-CLIP I1, MaMA v)
+  at::Tensor image;  // [B, D] global image embedding (Mammo-CLIP I1, MaMA v)
   at::Tensor image_view;      // [B, D] second view / partner image (I2, v')
   at::Tensor text;            // [B, D] global text embedding (T1, t)
   at::Tensor text_view;       // [B, D] second text (T2)
@@ -92,12 +94,12 @@ struct LossInputs {
   at::Tensor image_view_ssl;  // [B, Dz] SimCLR projection of the second view
   at::Tensor image_local;     // [B, P, C] patch embeddings
   at::Tensor image_local_weights;  // [B, P] patch weights (e.g. CLS attention)
-  at::Tensor text_local;      // [B, S, C] word or sentence embeddings
+  at::Tensor text_local;           // [B, S, C] word or sentence embeddings
   at::Tensor text_local_padding;   // [B, S] bool, true = padded slot
   at::Tensor text_local_weights;   // [B, S] word importance, >= 0
-  at::Tensor group_ids;       // [B] int64, equal ids are positives
-  at::Tensor logits;          // classification logits
-  at::Tensor targets;         // classification targets
+  at::Tensor group_ids;            // [B] int64, equal ids are positives
+  at::Tensor logits;               // classification logits
+  at::Tensor targets;              // classification targets
 };
 
 // Everything else a loss may depend on.

@@ -4,8 +4,9 @@
 // Example:
 //   MVL_RETURN_IF_ERROR(ValidateLossConfig(config.loss()));
 //   MVL_ASSIGN_OR_RETURN(std::unique_ptr<Loss> loss, BuildLoss(config.loss()));
-//   for (auto& [name, p] : loss->parameters()) optimizer_params.emplace_back(name, p);
-//   LossContext context{.batch = {gather, rank, world}, .global_step = step};
+//   for (auto& [name, p] : loss->parameters())
+//   optimizer_params.emplace_back(name, p); LossContext context{.batch =
+//   {gather, rank, world}, .global_step = step};
 //   MVL_ASSIGN_OR_RETURN(LossOutput out, loss->Compute(inputs, context));
 //   out.total.backward();
 //   loss->AfterBackward(context);   ...all-reduce, optimiser step...

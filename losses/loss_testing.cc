@@ -1,11 +1,11 @@
 #include "losses/loss_testing.h"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-
-#include <ATen/ATen.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -39,7 +39,8 @@ std::vector<std::string> ListLossFixtures() {
 absl::StatusOr<at::Tensor> ReadNpyTensor(const std::string& path) {
   MVL_ASSIGN_OR_RETURN(core::NpyArray array, core::ReadNpy(path));
   if (array.fortran_order) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": Fortran order not expected"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": Fortran order not expected"));
   }
   at::ScalarType dtype;
   if (array.descr == "<f4") {
@@ -51,13 +52,15 @@ absl::StatusOr<at::Tensor> ReadNpyTensor(const std::string& path) {
   } else if (array.descr == "|b1") {
     dtype = at::kBool;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": unexpected dtype ", array.descr));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": unexpected dtype ", array.descr));
   }
   at::Tensor t = at::empty(array.shape, at::TensorOptions().dtype(dtype));
   if (static_cast<size_t>(t.nbytes()) != array.data.size()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": size mismatch"));
   }
-  if (!array.data.empty()) std::memcpy(t.data_ptr(), array.data.data(), array.data.size());
+  if (!array.data.empty())
+    std::memcpy(t.data_ptr(), array.data.data(), array.data.size());
   return t;
 }
 
@@ -89,11 +92,14 @@ absl::StatusOr<LossFixture> LoadLossFixture(const std::string& name) {
     } else if (stem == "ctx_training") {
       f.training = t.item<int64_t>() != 0;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(dir, ": unexpected file ", file));
+      return absl::InvalidArgumentError(
+          absl::StrCat(dir, ": unexpected file ", file));
     }
   }
-  if (error) return absl::NotFoundError(absl::StrCat(dir, ": ", error.message()));
-  if (!f.total.defined()) return absl::NotFoundError(dir + "/out_total.npy is missing");
+  if (error)
+    return absl::NotFoundError(absl::StrCat(dir, ": ", error.message()));
+  if (!f.total.defined())
+    return absl::NotFoundError(dir + "/out_total.npy is missing");
   return f;
 }
 
@@ -118,7 +124,8 @@ at::Tensor* MutableInput(LossInputs& in, const std::string& field) {
   return it == fields.end() ? nullptr : it->second;
 }
 
-void SetParameters(const Loss& loss, const std::map<std::string, at::Tensor>& values) {
+void SetParameters(const Loss& loss,
+                   const std::map<std::string, at::Tensor>& values) {
   at::NoGradGuard no_grad;
   for (const auto& [name, value] : values) {
     bool found = false;
@@ -129,13 +136,16 @@ void SetParameters(const Loss& loss, const std::map<std::string, at::Tensor>& va
       at::Tensor target = param;  // shares storage with the loss's parameter
       target.copy_(value.reshape(param.sizes()));
     }
-    EXPECT_TRUE(found) << "loss '" << loss.name() << "' has no parameter " << name;
+    EXPECT_TRUE(found) << "loss '" << loss.name() << "' has no parameter "
+                       << name;
   }
 }
 
-::testing::AssertionResult TensorsClose(const at::Tensor& actual, const at::Tensor& expected,
-                                        double rtol, double atol) {
-  if (!actual.defined()) return ::testing::AssertionFailure() << "actual is undefined";
+::testing::AssertionResult TensorsClose(const at::Tensor& actual,
+                                        const at::Tensor& expected, double rtol,
+                                        double atol) {
+  if (!actual.defined())
+    return ::testing::AssertionFailure() << "actual is undefined";
   if (actual.sizes() != expected.sizes()) {
     return ::testing::AssertionFailure()
            << "shape " << actual.sizes() << " vs expected " << expected.sizes();
@@ -147,9 +157,11 @@ void SetParameters(const Loss& loss, const std::map<std::string, at::Tensor>& va
   if (!(worst <= 0)) {
     const int64_t at_index = excess.flatten().argmax().item<int64_t>();
     return ::testing::AssertionFailure()
-           << "max |diff| " << (a - e).abs().max().item<double>() << " (element " << at_index
-           << ": " << a.flatten()[at_index].item<double>() << " vs expected "
-           << e.flatten()[at_index].item<double>() << "), rtol " << rtol << ", atol " << atol;
+           << "max |diff| " << (a - e).abs().max().item<double>()
+           << " (element " << at_index << ": "
+           << a.flatten()[at_index].item<double>() << " vs expected "
+           << e.flatten()[at_index].item<double>() << "), rtol " << rtol
+           << ", atol " << atol;
   }
   return ::testing::AssertionSuccess();
 }
@@ -201,9 +213,11 @@ at::Tensor SimulatedWorld::Gather(int rank, const at::Tensor& x) {
   slot[rank] = x;
   cv_.notify_all();
   const bool complete = cv_.wait_for(lock, std::chrono::seconds(20), [&] {
-    return std::all_of(slot.begin(), slot.end(), [](const at::Tensor& t) { return t.defined(); });
+    return std::all_of(slot.begin(), slot.end(),
+                       [](const at::Tensor& t) { return t.defined(); });
   });
-  TORCH_CHECK(complete, "simulated gather: rank ", rank, " waited in vain at call ", call);
+  TORCH_CHECK(complete, "simulated gather: rank ", rank,
+              " waited in vain at call ", call);
   return at::cat(slot, 0);
 }
 

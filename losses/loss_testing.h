@@ -5,14 +5,14 @@
 #ifndef MAMMOVL_LOSSES_LOSS_TESTING_H_
 #define MAMMOVL_LOSSES_LOSS_TESTING_H_
 
+#include <ATen/core/Tensor.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
@@ -25,14 +25,17 @@ namespace mammovl::losses {
 struct LossFixture {
   std::string name;
   LossConfig config;
-  std::map<std::string, at::Tensor> inputs;  // `LossInputs` field -> stored tensor
-  std::map<std::string, at::Tensor> params;  // parameter name -> value (float32)
+  std::map<std::string, at::Tensor>
+      inputs;  // `LossInputs` field -> stored tensor
+  std::map<std::string, at::Tensor>
+      params;  // parameter name -> value (float32)
   int64_t global_step = 0;
   int64_t epoch = 0;
   bool training = true;
-  at::Tensor total;                          // 0-d float64
-  std::map<std::string, at::Tensor> terms;   // term name -> 0-d float64
-  std::map<std::string, at::Tensor> grads;   // "in_<field>" / "param_<name>" -> float64
+  at::Tensor total;                         // 0-d float64
+  std::map<std::string, at::Tensor> terms;  // term name -> 0-d float64
+  std::map<std::string, at::Tensor>
+      grads;  // "in_<field>" / "param_<name>" -> float64
 };
 
 // Directory of the golden cases, relative to the test's working directory.
@@ -52,12 +55,14 @@ at::Tensor* MutableInput(LossInputs& inputs, const std::string& field);
 
 // Copies `values` (by name) into the loss's parameters. Fails (gtest) for a
 // name the loss does not have.
-void SetParameters(const Loss& loss, const std::map<std::string, at::Tensor>& values);
+void SetParameters(const Loss& loss,
+                   const std::map<std::string, at::Tensor>& values);
 
 // gtest assertion: `actual` and `expected` have equal shapes and
 // |actual - expected| <= atol + rtol |expected| everywhere.
-::testing::AssertionResult TensorsClose(const at::Tensor& actual, const at::Tensor& expected,
-                                        double rtol, double atol);
+::testing::AssertionResult TensorsClose(const at::Tensor& actual,
+                                        const at::Tensor& expected, double rtol,
+                                        double atol);
 
 // Sets every gather flag of `config` (all contrastive terms use all ranks).
 void EnableAllGathering(LossConfig& config);

@@ -43,7 +43,8 @@ namespace mammovl::losses {
 // Returns `raw` [B, N] (>= 0) with each row's non-zero entries clipped to the
 // row's `low` / `high` quantiles of its non-zero entries, zeros kept, and the
 // row divided by its sum (an all-zero row stays zero). No gradient.
-at::Tensor ClipAndNormalizeWeights(const at::Tensor& raw, double low, double high);
+at::Tensor ClipAndNormalizeWeights(const at::Tensor& raw, double low,
+                                   double high);
 
 // Returns terms "cta_word", "cta_patch" (the latter only when
 // `config.bidirectional()`) and their sum as total. `patches` [B, P, D],
@@ -51,13 +52,16 @@ at::Tensor ClipAndNormalizeWeights(const at::Tensor& raw, double low, double hig
 // undefined, `word_importance` [B, W] >= 0, `patch_weights` [B, P] or
 // undefined (uniform).
 LossOutput CtaLoss(const at::Tensor& patches, const at::Tensor& words,
-                   const at::Tensor& word_padding, const at::Tensor& word_importance,
-                   const at::Tensor& patch_weights, const MgcaLossConfig& config);
+                   const at::Tensor& word_padding,
+                   const at::Tensor& word_importance,
+                   const at::Tensor& patch_weights,
+                   const MgcaLossConfig& config);
 
 // Returns CPA (term "cpa" = total). `image`, `text` [B, D] (normalised here),
 // `prototypes` [K, D] used as given (unit rows expected).
-LossOutput CpaLoss(const at::Tensor& image, const at::Tensor& text, const at::Tensor& prototypes,
-                   const MgcaLossConfig& config, const GlobalBatch& batch);
+LossOutput CpaLoss(const at::Tensor& image, const at::Tensor& text,
+                   const at::Tensor& prototypes, const MgcaLossConfig& config,
+                   const GlobalBatch& batch);
 
 // Returns terms "ita", "cta", "cta_word", "cta_patch", "cpa" (cta_patch only
 // when bidirectional) and the weighted total. Reads `image`, `text`,

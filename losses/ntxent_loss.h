@@ -33,8 +33,8 @@ LossOutput NtXentLoss(const at::Tensor& view_a, const at::Tensor& view_b,
 // `config.simclr()`), total = clip + ssl_scale * ssl.
 LossOutput SlipLoss(const at::Tensor& image, const at::Tensor& text,
                     const at::Tensor& logit_scale, const at::Tensor& image_ssl,
-                    const at::Tensor& image_view_ssl, const SlipLossConfig& config,
-                    const GlobalBatch& batch);
+                    const at::Tensor& image_view_ssl,
+                    const SlipLossConfig& config, const GlobalBatch& batch);
 
 }  // namespace mammovl::losses
 

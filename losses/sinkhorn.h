@@ -3,9 +3,9 @@
 #ifndef MAMMOVL_LOSSES_SINKHORN_H_
 #define MAMMOVL_LOSSES_SINKHORN_H_
 
-#include <cstdint>
-
 #include <ATen/core/Tensor.h>
+
+#include <cstdint>
 
 namespace mammovl::losses {
 
@@ -18,7 +18,8 @@ namespace mammovl::losses {
 // exp(scores / epsilon) (e^20 at epsilon 0.05 already breaks fp16) or
 // underflow for small epsilon. No gradient. `epsilon` > 0, `iterations` >= 0;
 // throws c10::ValueError otherwise.
-at::Tensor SinkhornKnopp(const at::Tensor& scores, double epsilon, int64_t iterations);
+at::Tensor SinkhornKnopp(const at::Tensor& scores, double epsilon,
+                         int64_t iterations);
 
 }  // namespace mammovl::losses
 

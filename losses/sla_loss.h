@@ -5,7 +5,8 @@
 // j's patches and caption i's sentences, and
 //   T2I[i, j] = mean over sentences of the max over patches of A_ij,
 //   I2T[i, j] = mean over patches of the max over sentences of A_ij,
-//   loss = CE(s T2I) + CE(s T2I^T) + CE(s I2T) + CE(s I2T^T),  s = exp(local_scale)
+//   loss = CE(s T2I) + CE(s T2I^T) + CE(s I2T) + CE(s I2T^T),  s =
+//   exp(local_scale)
 // (four directions summed, not averaged, as the reference).
 //
 // Reference behaviour kept or changed:
@@ -32,7 +33,8 @@ struct SlaScores {
   at::Tensor t2i;
   at::Tensor i2t;
 };
-SlaScores ComputeSlaScores(const at::Tensor& sentences, const at::Tensor& padding,
+SlaScores ComputeSlaScores(const at::Tensor& sentences,
+                           const at::Tensor& padding,
                            const at::Tensor& patches);
 
 // Returns terms "t2i" = CE(s T2I) + CE(s T2I^T) and "i2t" likewise; total =

@@ -4,18 +4,19 @@
 Each loss is written the way the reference repositories compute it (Mammo-CLIP
 breast_clip loss, MaMA's per-caption SLA loop, MGCA's bmm + per-sample
 quantile loop + multiplicative Sinkhorn, torchvision-style focal), forward +
-backward, 2 threads. Prints "<case> <wall ms> <process CPU ms>" per line
+backward, $MVL_BENCH_THREADS threads (default 2). Prints "<case> <wall ms> <process CPU ms>" per line
 (medians of the runs after two warm-up runs). Run from the repository root:
   /usr/bin/python3 tools/reference_bench/losses_reference.py
 """
 import math
+import os
 import statistics
 import time
 
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("MVL_BENCH_THREADS", "2")))
 torch.manual_seed(0)
 
 
