@@ -23,7 +23,7 @@ namespace mammovl::losses {
 namespace {
 
 // ---------------------------------------------------------------------------
-// Validation helpers: each names the field path and the value.
+// Validation: each check names the field path and the value.
 
 absl::Status CheckFinite(double value, const std::string& path) {
   if (!std::isfinite(value)) {

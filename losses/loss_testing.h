@@ -1,4 +1,4 @@
-// Test helpers of losses/: the golden cases written by
+// Test utilities of losses/: the golden cases written by
 // tools/fixtures/make_loss_fixtures.py, tensor comparison, and a simulated
 // multi-rank world whose gather function behaves like a differentiable
 // all-gather. Internal to losses; test-only.
