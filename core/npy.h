@@ -1,6 +1,6 @@
 // NumPy `.npy` files (format versions 1.0–3.0): read and write arrays of any
 // fixed-size dtype, C or Fortran order. Used for embeddings, cached features
-// and golden tensors from Python. No LibTorch (see npy_tensor.h for that).
+// and golden tensors from Python. No LibTorch (core/npy_tensor.h converts to tensors).
 #ifndef MAMMOVL_CORE_NPY_H_
 #define MAMMOVL_CORE_NPY_H_
 

@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 
+#include "core/npy_tensor.h"
 #include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -46,10 +47,10 @@ std::vector<std::string> TermNames(const LossOutput& out) {
 TEST(SinkhornTest, MatchesGoldenCodes) {
   MVL_ASSERT_OK_AND_ASSIGN(
       const at::Tensor scores,
-      ReadNpyTensor(LossTestdataDir() + "/sinkhorn/scores.npy"));
+      core::ReadNpyTensor(LossTestdataDir() + "/sinkhorn/scores.npy"));
   MVL_ASSERT_OK_AND_ASSIGN(
       const at::Tensor codes,
-      ReadNpyTensor(LossTestdataDir() + "/sinkhorn/codes.npy"));
+      core::ReadNpyTensor(LossTestdataDir() + "/sinkhorn/codes.npy"));
   EXPECT_TRUE(TensorsClose(SinkhornKnopp(scores, 0.05, 3), codes, 1e-5, 1e-7));
   EXPECT_TRUE(TensorsClose(SinkhornKnopp(scores.to(at::kDouble), 0.05, 3),
                            codes, 1e-10, 1e-14));

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "core/file_io.h"
-#include "core/npy.h"
+#include "core/npy_tensor.h"
 #include "core/proto_config.h"
 #include "core/status_macros.h"
 
@@ -36,34 +36,6 @@ std::vector<std::string> ListLossFixtures() {
   return names;
 }
 
-absl::StatusOr<at::Tensor> ReadNpyTensor(const std::string& path) {
-  MVL_ASSIGN_OR_RETURN(core::NpyArray array, core::ReadNpy(path));
-  if (array.fortran_order) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": Fortran order not expected"));
-  }
-  at::ScalarType dtype;
-  if (array.descr == "<f4") {
-    dtype = at::kFloat;
-  } else if (array.descr == "<f8") {
-    dtype = at::kDouble;
-  } else if (array.descr == "<i8") {
-    dtype = at::kLong;
-  } else if (array.descr == "|b1") {
-    dtype = at::kBool;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": unexpected dtype ", array.descr));
-  }
-  at::Tensor t = at::empty(array.shape, at::TensorOptions().dtype(dtype));
-  if (static_cast<size_t>(t.nbytes()) != array.data.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": size mismatch"));
-  }
-  if (!array.data.empty())
-    std::memcpy(t.data_ptr(), array.data.data(), array.data.size());
-  return t;
-}
-
 absl::StatusOr<LossFixture> LoadLossFixture(const std::string& name) {
   LossFixture f;
   f.name = name;
@@ -74,7 +46,7 @@ absl::StatusOr<LossFixture> LoadLossFixture(const std::string& name) {
     const std::string file = entry.path().filename().string();
     absl::string_view stem = file;
     if (!absl::ConsumeSuffix(&stem, ".npy")) continue;
-    MVL_ASSIGN_OR_RETURN(at::Tensor t, ReadNpyTensor(entry.path().string()));
+    MVL_ASSIGN_OR_RETURN(at::Tensor t, core::ReadNpyTensor(entry.path().string()));
     if (absl::ConsumePrefix(&stem, "in_")) {
       f.inputs[std::string(stem)] = t;
     } else if (absl::ConsumePrefix(&stem, "param_")) {

@@ -47,9 +47,6 @@ std::vector<std::string> ListLossFixtures();
 // Loads one case. Errors name the file.
 absl::StatusOr<LossFixture> LoadLossFixture(const std::string& name);
 
-// Reads a .npy file into a tensor of its stored dtype (f4, f8, i8, b1).
-absl::StatusOr<at::Tensor> ReadNpyTensor(const std::string& path);
-
 // Returns the field of `inputs` called `field`, or nullptr.
 at::Tensor* MutableInput(LossInputs& inputs, const std::string& field);
 
