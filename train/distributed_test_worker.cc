@@ -97,14 +97,14 @@ absl::Status Run(const Flags& flags) {
     const at::Tensor x_txt = at::randn({global_batch, kTextDim});
     const int64_t first = int64_t{comm->rank()} * flags.local_batch;
     int64_t width = 0;
-    const absl::Status step = core::RunTorch("training step", [&] {
+    const absl::Status step_status = core::RunTorch("training step", [&] {
       const at::Tensor img = Normalize(at::matmul(x_img.narrow(0, first, flags.local_batch), w_img));
       const at::Tensor txt = Normalize(at::matmul(x_txt.narrow(0, first, flags.local_batch), w_txt));
       ClipLoss(*comm, img, txt, logit_scale, &width).backward();
     });
     // A failed collective inside the loss surfaces as a torch error; the
     // communicator keeps the precise status.
-    if (!step.ok()) return comm->health().ok() ? step : comm->health();
+    if (!step_status.ok()) return comm->health().ok() ? step_status : comm->health();
     widths.push_back(width);
     MVL_RETURN_IF_ERROR(AllReduceGradients(*comm, params, /*bucket_bytes=*/64));
     at::NoGradGuard no_grad;
