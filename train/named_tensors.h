@@ -1,0 +1,20 @@
+// Named tensors: the currency between models and the trainer (parameters,
+// buffers, optimiser state), in the order the model lists them.
+#ifndef MAMMOVL_TRAIN_NAMED_TENSORS_H_
+#define MAMMOVL_TRAIN_NAMED_TENSORS_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace mammovl::train {
+
+// (name, tensor) pairs, names as in the model's state dict, e.g.
+// "vision.blocks.0.attn.qkv.weight".
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+}  // namespace mammovl::train
+
+#endif  // MAMMOVL_TRAIN_NAMED_TENSORS_H_
