@@ -50,7 +50,7 @@ TEST(SafetensorsTest, RoundTripsDtypesShapesAndMetadata) {
   uint64_t header = 0;
   for (int i = 0; i < 8; ++i) header |= uint64_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
   EXPECT_EQ(header % 8, 0u);
-  EXPECT_EQ(bytes.substr(8, 31), "{\"__metadata__\":{\"format\":\"pt\"");
+  EXPECT_EQ(bytes.substr(8, 30), "{\"__metadata__\":{\"format\":\"pt\"");
   EXPECT_THAT(bytes.substr(8, header),
               HasSubstr("\"w\":{\"dtype\":\"F32\",\"shape\":[3,4],\"data_offsets\":[0,48]}"));
 }
