@@ -1,5 +1,6 @@
 #include "train/distributed.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <exception>
@@ -489,6 +490,10 @@ absl::Status BroadcastParameters(Communicator& comm, const std::vector<at::Tenso
 at::Tensor AllGatherWithGrad(Communicator& comm, const at::Tensor& x) {
   if (comm.world_size() <= 1) return x;
   return AllGatherFunction::apply(x, &comm);
+}
+
+void LogInfoOnlyOnMainRank(const Communicator& comm) {
+  if (!comm.is_main()) FLAGS_minloglevel = std::max(FLAGS_minloglevel, google::GLOG_WARNING);
 }
 
 absl::Status RunOnMainRank(Communicator& comm, const std::function<absl::Status()>& fn) {

@@ -122,6 +122,12 @@ absl::Status BroadcastParameters(Communicator& comm, const std::vector<at::Tenso
 // `core::RunTorch` boundary, as the trainer does for its step function.
 at::Tensor AllGatherWithGrad(Communicator& comm, const at::Tensor& x);
 
+// Rank-0-only logging for a job's main: on ranks other than 0, glog's INFO
+// messages are suppressed (progress lines, milestones appear once per job);
+// warnings and errors still come from every rank, so a failing rank can be
+// told apart. Libraries themselves use `LOG_IF(INFO, comm.is_main())`.
+void LogInfoOnlyOnMainRank(const Communicator& comm);
+
 // Runs `fn` on rank 0 only (writing a checkpoint, a report), then shares its
 // outcome: every rank returns the same Status, so a failed write on rank 0
 // stops all ranks together.

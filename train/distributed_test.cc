@@ -10,6 +10,8 @@
 
 #include <ATen/ATen.h>
 
+#include <glog/logging.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "core/file_io.h"
@@ -141,6 +143,56 @@ TEST(AllReduceGradientsTest, WorldOfOneLeavesGradientsAlone) {
   (p * 3).sum().backward();
   MVL_ASSERT_OK(AllReduceGradients(*comm, {p}, 1 << 20));
   EXPECT_TRUE(at::equal(p.grad(), at::full({2}, 3.0)));
+}
+
+// A communicator that only claims a rank, for helpers that look at it.
+class FakeRank : public Communicator {
+ public:
+  explicit FakeRank(int rank) : rank_(rank) {}
+  int rank() const override { return rank_; }
+  int world_size() const override { return 2; }
+  std::string backend_name() const override { return "fake"; }
+  absl::Status AllReduceSum(std::vector<at::Tensor>&) override { return absl::OkStatus(); }
+  absl::StatusOr<at::Tensor> AllGather(const at::Tensor& x) override { return at::cat({x, x}); }
+  absl::Status Broadcast(std::vector<at::Tensor>& tensors, int) override {
+    if (rank_ != 0) {
+      // What rank 0 "sent": an error code.
+      tensors[0].fill_(static_cast<int64_t>(absl::StatusCode::kDataLoss));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Barrier() override { return absl::OkStatus(); }
+  absl::Status Finalize() override { return absl::OkStatus(); }
+  absl::Status health() const override { return absl::OkStatus(); }
+
+ private:
+  int rank_;
+};
+
+TEST(RankHelpersTest, OnlyTheMainRankLogsInfo) {
+  const int saved = FLAGS_minloglevel;
+  LogInfoOnlyOnMainRank(FakeRank(0));
+  EXPECT_EQ(FLAGS_minloglevel, saved);
+  LogInfoOnlyOnMainRank(FakeRank(1));
+  EXPECT_EQ(FLAGS_minloglevel, google::GLOG_WARNING);
+  FLAGS_minloglevel = saved;
+}
+
+TEST(RankHelpersTest, RunOnMainRankSharesTheOutcome) {
+  int runs = 0;
+  FakeRank main(0);
+  EXPECT_THAT(RunOnMainRank(main, [&] {
+                ++runs;
+                return absl::DataLossError("disk full");
+              }),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("disk full")));
+  FakeRank other(1);
+  EXPECT_THAT(RunOnMainRank(other, [&] {
+                ++runs;
+                return absl::OkStatus();
+              }),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("failed on rank 0")));
+  EXPECT_EQ(runs, 1);
 }
 
 // Output of one distributed_test_worker run.
