@@ -1,6 +1,9 @@
 #include "train/checkpoint.h"
 
+#include <ATen/ATen.h>
 #include <fcntl.h>
+#include <glog/logging.h>
+#include <google/protobuf/text_format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,10 +14,6 @@
 #include <set>
 #include <system_error>
 
-#include <ATen/ATen.h>
-#include <glog/logging.h>
-#include <google/protobuf/text_format.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -23,6 +22,7 @@
 #include "core/file_io.h"
 #include "core/status_macros.h"
 #include "core/torch_status.h"
+#include "train/json_text.h"
 
 namespace mammovl::train {
 namespace {
@@ -45,26 +45,11 @@ struct DtypeName {
   const char* name;
 };
 constexpr DtypeName kDtypes[] = {
-    {at::kFloat, "F32"},  {at::kDouble, "F64"}, {at::kHalf, "F16"},  {at::kBFloat16, "BF16"},
-    {at::kLong, "I64"},   {at::kInt, "I32"},    {at::kShort, "I16"}, {at::kChar, "I8"},
-    {at::kByte, "U8"},    {at::kBool, "BOOL"},
+    {at::kFloat, "F32"},     {at::kDouble, "F64"}, {at::kHalf, "F16"},
+    {at::kBFloat16, "BF16"}, {at::kLong, "I64"},   {at::kInt, "I32"},
+    {at::kShort, "I16"},     {at::kChar, "I8"},    {at::kByte, "U8"},
+    {at::kBool, "BOOL"},
 };
-
-std::string JsonQuote(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-  return out;
-}
 
 // A JSON value of the safetensors header: objects, arrays, strings and
 // non-negative integers are all that occur.
@@ -89,10 +74,12 @@ class JsonParser {
 
  private:
   absl::Status Error(absl::string_view what) const {
-    return absl::DataLossError(absl::StrCat("header JSON: ", what, " at byte ", pos_));
+    return absl::DataLossError(
+        absl::StrCat("header JSON: ", what, " at byte ", pos_));
   }
   void SkipSpace() {
-    while (pos_ < text_.size() && absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
+    while (pos_ < text_.size() &&
+           absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
       ++pos_;
     }
   }
@@ -137,12 +124,24 @@ class JsonParser {
         continue;
       }
       switch (e) {
-        case 'n': out.push_back('\n'); break;
-        case 't': out.push_back('\t'); break;
-        case 'r': out.push_back('\r'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        default: out.push_back(e); break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        default:
+          out.push_back(e);
+          break;
       }
     }
     return Error("unterminated string");
@@ -183,8 +182,11 @@ class JsonParser {
       return value;
     }
     size_t end = pos_;
-    while (end < text_.size() && absl::ascii_isdigit(static_cast<unsigned char>(text_[end]))) ++end;
-    if (end == pos_ || !absl::SimpleAtoi(text_.substr(pos_, end - pos_), &value.number)) {
+    while (end < text_.size() &&
+           absl::ascii_isdigit(static_cast<unsigned char>(text_[end])))
+      ++end;
+    if (end == pos_ ||
+        !absl::SimpleAtoi(text_.substr(pos_, end - pos_), &value.number)) {
       return Error("expected a value");
     }
     pos_ = end;
@@ -208,23 +210,27 @@ const Json* Member(const Json& object, absl::string_view key) {
 absl::Status FsyncPath(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
   const int rc = ::fsync(fd);
   ::close(fd);
   if (rc != 0) {
-    return absl::InternalError(absl::StrCat("cannot fsync ", path, ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot fsync ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
 
 // Parses "step-00001000" (complete folders only).
 std::optional<int64_t> StepOfFolder(const std::string& name) {
-  if (!absl::StartsWith(name, kFolderPrefix) || absl::StrContains(name, kTempMarker)) {
+  if (!absl::StartsWith(name, kFolderPrefix) ||
+      absl::StrContains(name, kTempMarker)) {
     return std::nullopt;
   }
   int64_t step = 0;
-  if (!absl::SimpleAtoi(absl::string_view(name).substr(std::strlen(kFolderPrefix)), &step) ||
+  if (!absl::SimpleAtoi(
+          absl::string_view(name).substr(std::strlen(kFolderPrefix)), &step) ||
       step < 0) {
     return std::nullopt;
   }
@@ -241,15 +247,17 @@ std::string CheckpointFolderName(int64_t step) {
   return absl::StrFormat("%s%08d", kFolderPrefix, step);
 }
 
-absl::Status WriteSafetensorsFile(absl::string_view path, const NamedTensors& tensors,
-                                  const std::map<std::string, std::string>& metadata) {
+absl::Status WriteSafetensorsFile(
+    absl::string_view path, const NamedTensors& tensors,
+    const std::map<std::string, std::string>& metadata) {
   return core::RunTorch(absl::StrCat("writing ", path), [&]() -> absl::Status {
     std::vector<at::Tensor> data;
     data.reserve(tensors.size());
     std::string header = "{\"__metadata__\":{";
     bool first = true;
     for (const auto& [key, value] : metadata) {
-      absl::StrAppend(&header, first ? "" : ",", JsonQuote(key), ":", JsonQuote(value));
+      absl::StrAppend(&header, first ? "" : ",", JsonQuote(key), ":",
+                      JsonQuote(value));
       first = false;
     }
     header += "}";
@@ -257,7 +265,8 @@ absl::Status WriteSafetensorsFile(absl::string_view path, const NamedTensors& te
     int64_t offset = 0;
     for (const auto& [name, tensor] : tensors) {
       if (!names.insert(name).second) {
-        return absl::InvalidArgumentError(absl::StrCat("tensor name '", name, "' appears twice"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("tensor name '", name, "' appears twice"));
       }
       const DtypeName* dtype = nullptr;
       for (const DtypeName& d : kDtypes) {
@@ -265,40 +274,47 @@ absl::Status WriteSafetensorsFile(absl::string_view path, const NamedTensors& te
       }
       if (dtype == nullptr) {
         return absl::InvalidArgumentError(
-            absl::StrCat("tensor '", name, "' has unsupported dtype ", std::string(tensor.dtype().name())));
+            absl::StrCat("tensor '", name, "' has unsupported dtype ",
+                         std::string(tensor.dtype().name())));
       }
       if (!tensor.device().is_cpu()) {
-        return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' is not on the CPU"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("tensor '", name, "' is not on the CPU"));
       }
       at::Tensor contiguous = tensor.detach().contiguous();
-      const int64_t bytes = contiguous.numel() * static_cast<int64_t>(contiguous.element_size());
+      const int64_t bytes =
+          contiguous.numel() * static_cast<int64_t>(contiguous.element_size());
       std::string shape;
       for (int64_t d = 0; d < contiguous.dim(); ++d) {
         absl::StrAppend(&shape, d == 0 ? "" : ",", contiguous.size(d));
       }
-      absl::StrAppend(&header, ",", JsonQuote(name), ":{\"dtype\":\"", dtype->name,
-                      "\",\"shape\":[", shape, "],\"data_offsets\":[", offset, ",",
-                      offset + bytes, "]}");
+      absl::StrAppend(&header, ",", JsonQuote(name), ":{\"dtype\":\"",
+                      dtype->name, "\",\"shape\":[", shape,
+                      "],\"data_offsets\":[", offset, ",", offset + bytes,
+                      "]}");
       offset += bytes;
       data.push_back(std::move(contiguous));
     }
     header += "}";
     header.append((8 - header.size() % 8) % 8, ' ');
-    MVL_ASSIGN_OR_RETURN(core::AtomicFileWriter writer, core::AtomicFileWriter::Open(path));
+    MVL_ASSIGN_OR_RETURN(core::AtomicFileWriter writer,
+                         core::AtomicFileWriter::Open(path));
     std::string length(8, '\0');
-    for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    for (int i = 0; i < 8; ++i)
+      length[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
     MVL_RETURN_IF_ERROR(writer.Append(length));
     MVL_RETURN_IF_ERROR(writer.Append(header));
     for (const at::Tensor& t : data) {
-      MVL_RETURN_IF_ERROR(writer.Append(absl::string_view(
-          static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size())));
+      MVL_RETURN_IF_ERROR(writer.Append(
+          absl::string_view(static_cast<const char*>(t.data_ptr()),
+                            t.numel() * t.element_size())));
     }
     return writer.Commit();
   });
 }
 
-absl::StatusOr<NamedTensors> ReadSafetensorsFile(absl::string_view path,
-                                                 std::map<std::string, std::string>* metadata) {
+absl::StatusOr<NamedTensors> ReadSafetensorsFile(
+    absl::string_view path, std::map<std::string, std::string>* metadata) {
   MVL_ASSIGN_OR_RETURN(core::MappedFile file, core::MappedFile::Open(path));
   const absl::string_view bytes = file.data();
   auto corrupt = [&](absl::string_view what) {
@@ -309,10 +325,12 @@ absl::StatusOr<NamedTensors> ReadSafetensorsFile(absl::string_view path,
   for (int i = 0; i < 8; ++i) {
     header_size |= uint64_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
   }
-  if (header_size > bytes.size() - 8) return corrupt("header length exceeds the file");
+  if (header_size > bytes.size() - 8)
+    return corrupt("header length exceeds the file");
   auto parsed = JsonParser(bytes.substr(8, header_size)).ParseDocument();
   if (!parsed.ok()) return corrupt(parsed.status().message());
-  if (parsed->kind != Json::kObject) return corrupt("header is not a JSON object");
+  if (parsed->kind != Json::kObject)
+    return corrupt("header is not a JSON object");
   const absl::string_view data = bytes.substr(8 + header_size);
   NamedTensors tensors;
   for (const auto& [name, entry] : parsed->object) {
@@ -328,16 +346,18 @@ absl::StatusOr<NamedTensors> ReadSafetensorsFile(absl::string_view path,
     const Json* shape = Member(entry, "shape");
     const Json* offsets = Member(entry, "data_offsets");
     if (dtype == nullptr || dtype->kind != Json::kString || shape == nullptr ||
-        shape->kind != Json::kArray || offsets == nullptr || offsets->kind != Json::kArray ||
-        offsets->array.size() != 2) {
-      return corrupt(absl::StrCat("entry '", name, "' lacks dtype, shape or data_offsets"));
+        shape->kind != Json::kArray || offsets == nullptr ||
+        offsets->kind != Json::kArray || offsets->array.size() != 2) {
+      return corrupt(absl::StrCat("entry '", name,
+                                  "' lacks dtype, shape or data_offsets"));
     }
     const DtypeName* type = nullptr;
     for (const DtypeName& d : kDtypes) {
       if (dtype->string == d.name) type = &d;
     }
     if (type == nullptr) {
-      return corrupt(absl::StrCat("entry '", name, "' has unsupported dtype ", dtype->string));
+      return corrupt(absl::StrCat("entry '", name, "' has unsupported dtype ",
+                                  dtype->string));
     }
     std::vector<int64_t> sizes;
     int64_t numel = 1;
@@ -353,31 +373,36 @@ absl::StatusOr<NamedTensors> ReadSafetensorsFile(absl::string_view path,
     const int64_t item = static_cast<int64_t>(c10::elementSize(type->type));
     if (begin < 0 || end < begin || static_cast<uint64_t>(end) > data.size() ||
         end - begin != numel * item) {
-      return corrupt(absl::StrCat("entry '", name, "' has data offsets [", begin, ", ", end,
+      return corrupt(absl::StrCat("entry '", name, "' has data offsets [",
+                                  begin, ", ", end,
                                   "] that do not fit its shape or the file"));
     }
     MVL_ASSIGN_OR_RETURN(at::Tensor tensor, core::RunTorch("allocating", [&] {
-                           return at::empty(sizes, at::TensorOptions().dtype(type->type));
+                           return at::empty(
+                               sizes, at::TensorOptions().dtype(type->type));
                          }));
-    if (numel > 0) std::memcpy(tensor.data_ptr(), data.data() + begin, end - begin);
+    if (numel > 0)
+      std::memcpy(tensor.data_ptr(), data.data() + begin, end - begin);
     tensors.emplace_back(name, std::move(tensor));
   }
   return tensors;
 }
 
-absl::Status CopyNamedTensors(const NamedTensors& saved, const NamedTensors& target,
+absl::Status CopyNamedTensors(const NamedTensors& saved,
+                              const NamedTensors& target,
                               absl::string_view what, bool allow_extra) {
   std::map<std::string, const at::Tensor*> by_name;
   for (const auto& [name, tensor] : saved) by_name[name] = &tensor;
   for (const auto& [name, tensor] : target) {
     auto it = by_name.find(name);
     if (it == by_name.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " has no tensor '", name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " has no tensor '", name, "'"));
     }
     if (it->second->sizes() != tensor.sizes()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, ": '", name, "' has shape ", c10::str(it->second->sizes()),
-                       " but the model's has ", c10::str(tensor.sizes())));
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, ": '", name, "' has shape ", c10::str(it->second->sizes()),
+          " but the model's has ", c10::str(tensor.sizes())));
     }
   }
   if (!allow_extra && saved.size() > target.size()) {
@@ -402,35 +427,44 @@ absl::Status CopyNamedTensors(const NamedTensors& saved, const NamedTensors& tar
 absl::Status CheckpointManager::RemoveIncomplete() {
   std::error_code error;
   if (!fs::exists(options_.dir, error)) return absl::OkStatus();
-  for (const fs::directory_entry& entry : fs::directory_iterator(options_.dir, error)) {
+  for (const fs::directory_entry& entry :
+       fs::directory_iterator(options_.dir, error)) {
     const std::string name = entry.path().filename().string();
-    if (absl::StartsWith(name, kFolderPrefix) && absl::StrContains(name, kTempMarker)) {
-      LOG(WARNING) << "removing incomplete checkpoint " << entry.path().string();
+    if (absl::StartsWith(name, kFolderPrefix) &&
+        absl::StrContains(name, kTempMarker)) {
+      LOG(WARNING) << "removing incomplete checkpoint "
+                   << entry.path().string();
       fs::remove_all(entry.path(), error);
       if (error) {
-        return absl::InternalError(
-            absl::StrCat("cannot remove ", entry.path().string(), ": ", error.message()));
+        return absl::InternalError(absl::StrCat(
+            "cannot remove ", entry.path().string(), ": ", error.message()));
       }
     }
   }
   if (error) {
-    return absl::InternalError(absl::StrCat("cannot list ", options_.dir, ": ", error.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot list ", options_.dir, ": ", error.message()));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> CheckpointManager::List() const {
+absl::StatusOr<std::vector<std::pair<int64_t, std::string>>>
+CheckpointManager::List() const {
   std::vector<std::pair<int64_t, std::string>> found;
   std::error_code error;
   if (!fs::exists(options_.dir, error)) return found;
-  for (const fs::directory_entry& entry : fs::directory_iterator(options_.dir, error)) {
-    const std::optional<int64_t> step = StepOfFolder(entry.path().filename().string());
-    if (step.has_value() && core::PathExists(entry.path().string() + "/" + kStateFile)) {
+  for (const fs::directory_entry& entry :
+       fs::directory_iterator(options_.dir, error)) {
+    const std::optional<int64_t> step =
+        StepOfFolder(entry.path().filename().string());
+    if (step.has_value() &&
+        core::PathExists(entry.path().string() + "/" + kStateFile)) {
       found.emplace_back(*step, entry.path().string());
     }
   }
   if (error) {
-    return absl::InternalError(absl::StrCat("cannot list ", options_.dir, ": ", error.message()));
+    return absl::InternalError(
+        absl::StrCat("cannot list ", options_.dir, ": ", error.message()));
   }
   std::sort(found.begin(), found.end());
   return found;
@@ -442,12 +476,14 @@ absl::StatusOr<std::optional<std::string>> CheckpointManager::Latest() const {
   return std::optional<std::string>(all.back().second);
 }
 
-absl::StatusOr<std::string> CheckpointManager::Save(const CheckpointContents& contents) {
+absl::StatusOr<std::string> CheckpointManager::Save(
+    const CheckpointContents& contents) {
   MVL_RETURN_IF_ERROR(core::MakeDirectories(options_.dir));
-  const std::string final_dir =
-      absl::StrCat(options_.dir, "/", CheckpointFolderName(contents.state.step()));
+  const std::string final_dir = absl::StrCat(
+      options_.dir, "/", CheckpointFolderName(contents.state.step()));
   if (core::PathExists(final_dir)) {
-    return absl::AlreadyExistsError(absl::StrCat("checkpoint ", final_dir, " exists"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("checkpoint ", final_dir, " exists"));
   }
   const std::string temp_dir = absl::StrCat(final_dir, kTempMarker, ::getpid());
   std::error_code error;
@@ -456,27 +492,30 @@ absl::StatusOr<std::string> CheckpointManager::Save(const CheckpointContents& co
 
   const std::map<std::string, std::string> metadata = {
       {"format", "pt"}, {"step", absl::StrCat(contents.state.step())}};
-  MVL_RETURN_IF_ERROR(
-      WriteSafetensorsFile(absl::StrCat(temp_dir, "/", kModelFile), contents.model, metadata));
+  MVL_RETURN_IF_ERROR(WriteSafetensorsFile(
+      absl::StrCat(temp_dir, "/", kModelFile), contents.model, metadata));
   if (!contents.optimizer.empty()) {
-    MVL_RETURN_IF_ERROR(WriteSafetensorsFile(absl::StrCat(temp_dir, "/", kOptimizerFile),
-                                             contents.optimizer, metadata));
+    MVL_RETURN_IF_ERROR(
+        WriteSafetensorsFile(absl::StrCat(temp_dir, "/", kOptimizerFile),
+                             contents.optimizer, metadata));
   }
   if (!contents.ema.empty()) {
-    MVL_RETURN_IF_ERROR(
-        WriteSafetensorsFile(absl::StrCat(temp_dir, "/", kEmaFile), contents.ema, metadata));
+    MVL_RETURN_IF_ERROR(WriteSafetensorsFile(
+        absl::StrCat(temp_dir, "/", kEmaFile), contents.ema, metadata));
   }
   MVL_RETURN_IF_ERROR(WriteTextFile(absl::StrCat(temp_dir, "/", kConfigFile),
                                     contents.config_text));
   std::string state_text;
   google::protobuf::TextFormat::PrintToString(contents.state, &state_text);
   // The state file goes last: a folder is a checkpoint only if it has one.
-  MVL_RETURN_IF_ERROR(WriteTextFile(absl::StrCat(temp_dir, "/", kStateFile), state_text));
+  MVL_RETURN_IF_ERROR(
+      WriteTextFile(absl::StrCat(temp_dir, "/", kStateFile), state_text));
   MVL_RETURN_IF_ERROR(FsyncPath(temp_dir));
   if (options_.on_stage) options_.on_stage("written");
 
   if (::rename(temp_dir.c_str(), final_dir.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", temp_dir, " to ", final_dir, ": ",
+    return absl::InternalError(absl::StrCat("cannot rename ", temp_dir, " to ",
+                                            final_dir, ": ",
                                             std::strerror(errno)));
   }
   MVL_RETURN_IF_ERROR(FsyncPath(options_.dir));
@@ -497,25 +536,32 @@ absl::StatusOr<std::string> CheckpointManager::Save(const CheckpointContents& co
   return final_dir;
 }
 
-absl::StatusOr<CheckpointContents> LoadCheckpoint(absl::string_view dir, bool with_optimizer) {
+absl::StatusOr<CheckpointContents> LoadCheckpoint(absl::string_view dir,
+                                                  bool with_optimizer) {
   CheckpointContents contents;
-  MVL_ASSIGN_OR_RETURN(const std::string state_text,
-                       core::ReadFileToString(absl::StrCat(dir, "/", kStateFile)));
-  if (!google::protobuf::TextFormat::ParseFromString(state_text, &contents.state)) {
-    return absl::DataLossError(absl::StrCat(dir, "/", kStateFile, " does not parse"));
+  MVL_ASSIGN_OR_RETURN(
+      const std::string state_text,
+      core::ReadFileToString(absl::StrCat(dir, "/", kStateFile)));
+  if (!google::protobuf::TextFormat::ParseFromString(state_text,
+                                                     &contents.state)) {
+    return absl::DataLossError(
+        absl::StrCat(dir, "/", kStateFile, " does not parse"));
   }
   if (contents.state.format() != CheckpointState().format()) {
-    return absl::InvalidArgumentError(absl::StrCat(dir, " has format '", contents.state.format(),
-                                                   "', expected '", CheckpointState().format(),
-                                                   "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(dir, " has format '", contents.state.format(),
+                     "', expected '", CheckpointState().format(), "'"));
   }
-  MVL_ASSIGN_OR_RETURN(contents.config_text,
-                       core::ReadFileToString(absl::StrCat(dir, "/", kConfigFile)));
-  MVL_ASSIGN_OR_RETURN(contents.model,
-                       ReadSafetensorsFile(absl::StrCat(dir, "/", kModelFile), nullptr));
+  MVL_ASSIGN_OR_RETURN(
+      contents.config_text,
+      core::ReadFileToString(absl::StrCat(dir, "/", kConfigFile)));
+  MVL_ASSIGN_OR_RETURN(
+      contents.model,
+      ReadSafetensorsFile(absl::StrCat(dir, "/", kModelFile), nullptr));
   const std::string optimizer = absl::StrCat(dir, "/", kOptimizerFile);
   if (with_optimizer && core::PathExists(optimizer)) {
-    MVL_ASSIGN_OR_RETURN(contents.optimizer, ReadSafetensorsFile(optimizer, nullptr));
+    MVL_ASSIGN_OR_RETURN(contents.optimizer,
+                         ReadSafetensorsFile(optimizer, nullptr));
   }
   const std::string ema = absl::StrCat(dir, "/", kEmaFile);
   if (core::PathExists(ema)) {

@@ -56,7 +56,8 @@ struct CheckpointOptions {
 
 class CheckpointManager {
  public:
-  explicit CheckpointManager(CheckpointOptions options) : options_(std::move(options)) {}
+  explicit CheckpointManager(CheckpointOptions options)
+      : options_(std::move(options)) {}
 
   // Deletes temporary folders left by interrupted saves.
   absl::Status RemoveIncomplete();
@@ -90,16 +91,18 @@ std::string CheckpointFolderName(int64_t step);
 // weights into a model. Every target must be present in `saved` with the same
 // shape; InvalidArgument naming the first mismatch (`what` names the source in
 // the message). Extra saved tensors are an error unless `allow_extra`.
-absl::Status CopyNamedTensors(const NamedTensors& saved, const NamedTensors& target,
+absl::Status CopyNamedTensors(const NamedTensors& saved,
+                              const NamedTensors& target,
                               absl::string_view what, bool allow_extra = false);
 
 // Safetensors files (the HF format: 8-byte header length, JSON header with
 // dtype/shape/data_offsets per tensor and "__metadata__", raw little-endian
 // data). Tensors must be on the CPU; they are written contiguous.
-absl::Status WriteSafetensorsFile(absl::string_view path, const NamedTensors& tensors,
-                                  const std::map<std::string, std::string>& metadata);
-absl::StatusOr<NamedTensors> ReadSafetensorsFile(absl::string_view path,
-                                                 std::map<std::string, std::string>* metadata);
+absl::Status WriteSafetensorsFile(
+    absl::string_view path, const NamedTensors& tensors,
+    const std::map<std::string, std::string>& metadata);
+absl::StatusOr<NamedTensors> ReadSafetensorsFile(
+    absl::string_view path, std::map<std::string, std::string>* metadata);
 
 }  // namespace mammovl::train
 

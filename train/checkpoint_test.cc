@@ -1,8 +1,8 @@
 #include "train/checkpoint.h"
 
-#include <string>
-
 #include <ATen/ATen.h>
+
+#include <string>
 
 #include "core/file_io.h"
 #include "core/status_matchers.h"
@@ -29,54 +29,67 @@ TEST(SafetensorsTest, RoundTripsDtypesShapesAndMetadata) {
       {"b", at::tensor({1, 0, 1}, at::kByte).to(at::kBool)},
       {"scalar", at::full({}, 7.0f)},
       {"empty", at::zeros({0, 5})},
-      {"strided", at::arange(6, at::kFloat).reshape({2, 3}).t()},  // written contiguous
+      {"strided",
+       at::arange(6, at::kFloat).reshape({2, 3}).t()},  // written contiguous
       {"odd \"name\"", at::ones({1})},
   };
   const std::string path = TempDir("round.safetensors");
-  MVL_ASSERT_OK(WriteSafetensorsFile(path, tensors, {{"format", "pt"}, {"step", "12"}}));
+  MVL_ASSERT_OK(
+      WriteSafetensorsFile(path, tensors, {{"format", "pt"}, {"step", "12"}}));
   std::map<std::string, std::string> metadata;
-  MVL_ASSERT_OK_AND_ASSIGN(NamedTensors read, ReadSafetensorsFile(path, &metadata));
+  MVL_ASSERT_OK_AND_ASSIGN(NamedTensors read,
+                           ReadSafetensorsFile(path, &metadata));
   EXPECT_EQ(metadata["format"], "pt");
   EXPECT_EQ(metadata["step"], "12");
   ASSERT_EQ(read.size(), tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
     EXPECT_EQ(read[i].first, tensors[i].first);
-    EXPECT_EQ(read[i].second.scalar_type(), tensors[i].second.scalar_type()) << read[i].first;
+    EXPECT_EQ(read[i].second.scalar_type(), tensors[i].second.scalar_type())
+        << read[i].first;
     EXPECT_TRUE(at::equal(read[i].second, tensors[i].second)) << read[i].first;
   }
   // The layout HF's readers expect: little-endian header size, then a JSON
   // header padded to 8 bytes.
   MVL_ASSERT_OK_AND_ASSIGN(std::string bytes, core::ReadFileToString(path));
   uint64_t header = 0;
-  for (int i = 0; i < 8; ++i) header |= uint64_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    header |= uint64_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
   EXPECT_EQ(header % 8, 0u);
   EXPECT_EQ(bytes.substr(8, 30), "{\"__metadata__\":{\"format\":\"pt\"");
-  EXPECT_THAT(bytes.substr(8, header),
-              HasSubstr("\"w\":{\"dtype\":\"F32\",\"shape\":[3,4],\"data_offsets\":[0,48]}"));
+  EXPECT_THAT(
+      bytes.substr(8, header),
+      HasSubstr(
+          "\"w\":{\"dtype\":\"F32\",\"shape\":[3,4],\"data_offsets\":[0,48]}"));
 }
 
 TEST(SafetensorsTest, RejectsCorruptFiles) {
   const std::string path = TempDir("bad.safetensors");
   MVL_ASSERT_OK(WriteSafetensorsFile(path, {{"w", at::ones({4})}}, {}));
   MVL_ASSERT_OK_AND_ASSIGN(std::string bytes, core::ReadFileToString(path));
-  MVL_ASSERT_OK(core::WriteFileAtomically(path, bytes.substr(0, bytes.size() - 1)));
+  MVL_ASSERT_OK(
+      core::WriteFileAtomically(path, bytes.substr(0, bytes.size() - 1)));
   EXPECT_THAT(ReadSafetensorsFile(path, nullptr),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("data offsets")));
-  MVL_ASSERT_OK(core::WriteFileAtomically(path, std::string("\xff\xff\xff\xff\xff\xff\xff\x00", 8)));
-  EXPECT_THAT(ReadSafetensorsFile(path, nullptr),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("header length")));
+  MVL_ASSERT_OK(core::WriteFileAtomically(
+      path, std::string("\xff\xff\xff\xff\xff\xff\xff\x00", 8)));
+  EXPECT_THAT(
+      ReadSafetensorsFile(path, nullptr),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("header length")));
   std::string broken = bytes;
   broken[9] = '[';
   MVL_ASSERT_OK(core::WriteFileAtomically(path, broken));
-  EXPECT_THAT(ReadSafetensorsFile(path, nullptr), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(ReadSafetensorsFile(path, nullptr),
+              StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(ReadSafetensorsFile(TempDir("missing.safetensors"), nullptr),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
 CheckpointContents Contents(int64_t step) {
   CheckpointContents c;
-  c.model = {{"w", at::full({2, 2}, static_cast<float>(step))}, {"bn.running_mean", at::zeros({2})}};
-  c.optimizer = {{"w/step", at::full({}, 3.0f)}, {"w/exp_avg", at::ones({2, 2})}};
+  c.model = {{"w", at::full({2, 2}, static_cast<float>(step))},
+             {"bn.running_mean", at::zeros({2})}};
+  c.optimizer = {{"w/step", at::full({}, 3.0f)},
+                 {"w/exp_avg", at::ones({2, 2})}};
   c.ema = {{"w", at::full({2, 2}, 0.5f)}};
   c.state.set_step(step);
   c.state.set_samples_seen(step * 8);
@@ -90,7 +103,9 @@ TEST(CheckpointManagerTest, SavesLoadsAndKeepsTheNewest) {
   options.dir = TempDir("ckpt_keep");
   options.keep_last = 2;
   std::vector<std::string> stages;
-  options.on_stage = [&](absl::string_view stage) { stages.emplace_back(stage); };
+  options.on_stage = [&](absl::string_view stage) {
+    stages.emplace_back(stage);
+  };
   CheckpointManager manager(options);
   MVL_ASSERT_OK_AND_ASSIGN(auto none, manager.Latest());
   EXPECT_FALSE(none.has_value());
@@ -105,7 +120,8 @@ TEST(CheckpointManagerTest, SavesLoadsAndKeepsTheNewest) {
   EXPECT_EQ(all[0].first, 20);
   EXPECT_EQ(all[1].first, 30);
   EXPECT_FALSE(core::PathExists(options.dir + "/step-00000010"));
-  EXPECT_THAT(manager.Save(Contents(30)), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(manager.Save(Contents(30)),
+              StatusIs(absl::StatusCode::kAlreadyExists));
 
   MVL_ASSERT_OK_AND_ASSIGN(auto latest, manager.Latest());
   ASSERT_TRUE(latest.has_value());
@@ -113,14 +129,17 @@ TEST(CheckpointManagerTest, SavesLoadsAndKeepsTheNewest) {
   const CheckpointContents expected = Contents(30);
   EXPECT_EQ(loaded.state.step(), 30);
   EXPECT_EQ(loaded.state.samples_seen(), 240);
-  EXPECT_EQ(loaded.state.ranks(0).torch_rng_state(), expected.state.ranks(0).torch_rng_state());
+  EXPECT_EQ(loaded.state.ranks(0).torch_rng_state(),
+            expected.state.ranks(0).torch_rng_state());
   EXPECT_EQ(loaded.config_text, expected.config_text);
   ASSERT_EQ(loaded.model.size(), 2u);
   EXPECT_TRUE(at::equal(loaded.model[0].second, expected.model[0].second));
   ASSERT_EQ(loaded.optimizer.size(), 2u);
-  EXPECT_TRUE(at::equal(loaded.optimizer[1].second, expected.optimizer[1].second));
+  EXPECT_TRUE(
+      at::equal(loaded.optimizer[1].second, expected.optimizer[1].second));
   ASSERT_EQ(loaded.ema.size(), 1u);
-  MVL_ASSERT_OK_AND_ASSIGN(CheckpointContents no_opt, LoadCheckpoint(*latest, false));
+  MVL_ASSERT_OK_AND_ASSIGN(CheckpointContents no_opt,
+                           LoadCheckpoint(*latest, false));
   EXPECT_TRUE(no_opt.optimizer.empty());
 }
 
@@ -133,7 +152,8 @@ TEST(CheckpointManagerTest, IgnoresAndRemovesInterruptedSaves) {
   // with some of the files.
   const std::string temp = options.dir + "/step-00000009.tmp-4242";
   MVL_ASSERT_OK(core::MakeDirectories(temp));
-  MVL_ASSERT_OK(core::WriteFileAtomically(temp + "/model.safetensors", "partial"));
+  MVL_ASSERT_OK(
+      core::WriteFileAtomically(temp + "/model.safetensors", "partial"));
   MVL_ASSERT_OK(core::WriteFileAtomically(temp + "/state.pbtxt", "step: 9"));
   // And a folder without a state file is not a checkpoint either.
   MVL_ASSERT_OK(core::MakeDirectories(options.dir + "/step-00000011"));
@@ -153,24 +173,31 @@ TEST(CheckpointTest, LoadRejectsOtherFormatsAndMissingFiles) {
   MVL_ASSERT_OK_AND_ASSIGN(std::string dir, manager.Save(contents));
   EXPECT_THAT(LoadCheckpoint(dir), StatusIs(absl::StatusCode::kInvalidArgument,
                                             HasSubstr("something.else")));
-  EXPECT_THAT(LoadCheckpoint(TempDir("nothing_here")), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(LoadCheckpoint(TempDir("nothing_here")),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST(CopyNamedTensorsTest, CopiesByNameAndChecksShapes) {
   at::Tensor w = at::zeros({2}).set_requires_grad(true);
   at::Tensor b = at::zeros({3});
-  MVL_ASSERT_OK(CopyNamedTensors({{"b", at::ones({3})}, {"w", at::full({2}, 2.0)}},
-                                 {{"w", w}, {"b", b}}, "checkpoint"));
+  MVL_ASSERT_OK(
+      CopyNamedTensors({{"b", at::ones({3})}, {"w", at::full({2}, 2.0)}},
+                       {{"w", w}, {"b", b}}, "checkpoint"));
   EXPECT_TRUE(at::equal(w, at::full({2}, 2.0)));
   EXPECT_TRUE(w.requires_grad());
   EXPECT_TRUE(at::equal(b, at::ones({3})));
-  EXPECT_THAT(CopyNamedTensors({{"w", at::ones({3})}}, {{"w", w}}, "checkpoint"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'w' has shape [3]")));
-  EXPECT_THAT(CopyNamedTensors({}, {{"w", w}}, "checkpoint"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no tensor 'w'")));
-  EXPECT_THAT(CopyNamedTensors({{"w", at::ones({2})}, {"x", at::ones({1})}}, {{"w", w}}, "ckpt"),
+  EXPECT_THAT(
+      CopyNamedTensors({{"w", at::ones({3})}}, {{"w", w}}, "checkpoint"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("'w' has shape [3]")));
+  EXPECT_THAT(
+      CopyNamedTensors({}, {{"w", w}}, "checkpoint"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no tensor 'w'")));
+  EXPECT_THAT(CopyNamedTensors({{"w", at::ones({2})}, {"x", at::ones({1})}},
+                               {{"w", w}}, "ckpt"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'x'")));
-  MVL_EXPECT_OK(CopyNamedTensors({{"w", at::ones({2})}, {"x", at::ones({1})}}, {{"w", w}}, "ckpt",
+  MVL_EXPECT_OK(CopyNamedTensors({{"w", at::ones({2})}, {"x", at::ones({1})}},
+                                 {{"w", w}}, "ckpt",
                                  /*allow_extra=*/true));
 }
 

@@ -14,21 +14,21 @@
 //
 // Example:
 //   MVL_ASSIGN_OR_RETURN(DistributedEnv env, DistributedEnvFromEnvironment());
-//   MVL_ASSIGN_OR_RETURN(auto comm, CreateCommunicator(config.distributed(), env));
-//   MVL_RETURN_IF_ERROR(BroadcastParameters(*comm, params));
-//   ... loss.backward(); MVL_RETURN_IF_ERROR(AllReduceGradients(*comm, params, bytes));
-//   LOG_IF(INFO, comm->is_main()) << "only once per job";
+//   MVL_ASSIGN_OR_RETURN(auto comm, CreateCommunicator(config.distributed(),
+//   env)); MVL_RETURN_IF_ERROR(BroadcastParameters(*comm, params));
+//   ... loss.backward(); MVL_RETURN_IF_ERROR(AllReduceGradients(*comm, params,
+//   bytes)); LOG_IF(INFO, comm->is_main()) << "only once per job";
 //   MVL_RETURN_IF_ERROR(comm->Finalize());  // barrier before exit
 #ifndef MAMMOVL_TRAIN_DISTRIBUTED_H_
 #define MAMMOVL_TRAIN_DISTRIBUTED_H_
+
+#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -75,7 +75,8 @@ class Communicator {
   // Inputs must have the same shape on every rank.
   virtual absl::StatusOr<at::Tensor> AllGather(const at::Tensor& input) = 0;
   // Copies rank `root`'s tensors into the other ranks' tensors, in place.
-  virtual absl::Status Broadcast(std::vector<at::Tensor>& tensors, int root) = 0;
+  virtual absl::Status Broadcast(std::vector<at::Tensor>& tensors,
+                                 int root) = 0;
   // Returns once every rank has called it.
   virtual absl::Status Barrier() = 0;
   // A barrier before exit, skipped (with OK) after a failure made the group
@@ -107,11 +108,13 @@ absl::Status ValidateDistributedConfig(const DistributedConfig& config);
 // gradient is undefined contribute zeros; a gradient stays undefined only if
 // it was undefined on every rank (as DDP with find_unused_parameters). Every
 // rank must pass the same parameter list. No-op in a world of one.
-absl::Status AllReduceGradients(Communicator& comm, const std::vector<at::Tensor>& params,
+absl::Status AllReduceGradients(Communicator& comm,
+                                const std::vector<at::Tensor>& params,
                                 int64_t bucket_bytes);
 
 // Copies rank 0's values of `tensors` (parameters and buffers) to all ranks.
-absl::Status BroadcastParameters(Communicator& comm, const std::vector<at::Tensor>& tensors);
+absl::Status BroadcastParameters(Communicator& comm,
+                                 const std::vector<at::Tensor>& tensors);
 
 // All-gather that is differentiable: the forward pass concatenates every
 // rank's `x` along dimension 0; the backward pass sums the incoming gradient
@@ -131,7 +134,8 @@ void LogInfoOnlyOnMainRank(const Communicator& comm);
 // Runs `fn` on rank 0 only (writing a checkpoint, a report), then shares its
 // outcome: every rank returns the same Status, so a failed write on rank 0
 // stops all ranks together.
-absl::Status RunOnMainRank(Communicator& comm, const std::function<absl::Status()>& fn);
+absl::Status RunOnMainRank(Communicator& comm,
+                           const std::function<absl::Status()>& fn);
 
 }  // namespace mammovl::train
 

@@ -1,5 +1,7 @@
 #include "train/distributed.h"
 
+#include <ATen/ATen.h>
+#include <glog/logging.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -7,10 +9,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include <ATen/ATen.h>
-
-#include <glog/logging.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -24,13 +22,13 @@ namespace mammovl::train {
 namespace {
 
 using ::mammovl::core::StatusIs;
-using ::testing::HasSubstr;
 using testing::Child;
 using testing::ChildResult;
+using ::testing::HasSubstr;
 
 constexpr char kWorker[] = "train/distributed_test_worker";
-constexpr const char* kTorchrunVars[] = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
-                                         "MASTER_PORT"};
+constexpr const char* kTorchrunVars[] = {"RANK", "WORLD_SIZE", "LOCAL_RANK",
+                                         "MASTER_ADDR", "MASTER_PORT"};
 
 class ScopedEnv {
  public:
@@ -45,7 +43,8 @@ class ScopedEnv {
 
 TEST(DistributedEnvTest, NoVariablesMeansWorldOfOne) {
   ScopedEnv env(std::map<std::string, std::string>{});
-  MVL_ASSERT_OK_AND_ASSIGN(DistributedEnv parsed, DistributedEnvFromEnvironment());
+  MVL_ASSERT_OK_AND_ASSIGN(DistributedEnv parsed,
+                           DistributedEnvFromEnvironment());
   EXPECT_EQ(parsed.rank, 0);
   EXPECT_EQ(parsed.world_size, 1);
 }
@@ -56,7 +55,8 @@ TEST(DistributedEnvTest, ReadsTorchrunVariables) {
                  {"LOCAL_RANK", "1"},
                  {"MASTER_ADDR", "node7"},
                  {"MASTER_PORT", "29501"}});
-  MVL_ASSERT_OK_AND_ASSIGN(DistributedEnv parsed, DistributedEnvFromEnvironment());
+  MVL_ASSERT_OK_AND_ASSIGN(DistributedEnv parsed,
+                           DistributedEnvFromEnvironment());
   EXPECT_EQ(parsed.rank, 3);
   EXPECT_EQ(parsed.world_size, 4);
   EXPECT_EQ(parsed.local_rank, 1);
@@ -67,35 +67,44 @@ TEST(DistributedEnvTest, ReadsTorchrunVariables) {
 TEST(DistributedEnvTest, RejectsBadValuesNamingTheVariable) {
   {
     ScopedEnv env({{"RANK", "4"}, {"WORLD_SIZE", "4"}});
-    EXPECT_THAT(DistributedEnvFromEnvironment(),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("RANK='4'")));
+    EXPECT_THAT(
+        DistributedEnvFromEnvironment(),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("RANK='4'")));
   }
   {
     ScopedEnv env({{"RANK", "0"}, {"WORLD_SIZE", "two"}});
-    EXPECT_THAT(DistributedEnvFromEnvironment(),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("WORLD_SIZE")));
+    EXPECT_THAT(
+        DistributedEnvFromEnvironment(),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("WORLD_SIZE")));
   }
   {
-    ScopedEnv env({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "29500"}});
-    EXPECT_THAT(DistributedEnvFromEnvironment(),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("MASTER_ADDR")));
+    ScopedEnv env(
+        {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "29500"}});
+    EXPECT_THAT(
+        DistributedEnvFromEnvironment(),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("MASTER_ADDR")));
   }
   {
-    ScopedEnv env({{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"},
+    ScopedEnv env({{"RANK", "1"},
+                   {"WORLD_SIZE", "2"},
+                   {"MASTER_ADDR", "h"},
                    {"MASTER_PORT", "70000"}});
-    EXPECT_THAT(DistributedEnvFromEnvironment(),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("MASTER_PORT")));
+    EXPECT_THAT(
+        DistributedEnvFromEnvironment(),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("MASTER_PORT")));
   }
   {
     ScopedEnv env(std::map<std::string, std::string>{{"RANK", "1"}});
-    EXPECT_THAT(DistributedEnvFromEnvironment(),
-                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("WORLD_SIZE")));
+    EXPECT_THAT(
+        DistributedEnvFromEnvironment(),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("WORLD_SIZE")));
   }
 }
 
 TEST(CommunicatorTest, WorldOfOneNeedsNoRendezvous) {
   DistributedEnv env;  // world of one, no master address
-  MVL_ASSERT_OK_AND_ASSIGN(auto comm, CreateCommunicator(DistributedConfig(), env));
+  MVL_ASSERT_OK_AND_ASSIGN(auto comm,
+                           CreateCommunicator(DistributedConfig(), env));
   EXPECT_EQ(comm->world_size(), 1);
   EXPECT_TRUE(comm->is_main());
   EXPECT_EQ(comm->backend_name(), "local");
@@ -110,11 +119,13 @@ TEST(CommunicatorTest, ValidatesConfig) {
   DistributedConfig config;
   config.set_timeout_s(0);
   EXPECT_THAT(CreateCommunicator(config, DistributedEnv()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("distributed.timeout_s")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("distributed.timeout_s")));
   config = DistributedConfig();
   config.set_bucket_mb(-1);
   EXPECT_THAT(ValidateDistributedConfig(config),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("distributed.bucket_mb")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("distributed.bucket_mb")));
 }
 
 TEST(CommunicatorTest, NcclNeedsCudaBuild) {
@@ -130,7 +141,8 @@ TEST(CommunicatorTest, NcclNeedsCudaBuild) {
 
 TEST(AllGatherWithGradTest, WorldOfOneIsIdentityForValuesAndGradients) {
   auto comm = CreateLocalCommunicator();
-  at::Tensor x = at::arange(6, at::kFloat).reshape({3, 2}).set_requires_grad(true);
+  at::Tensor x =
+      at::arange(6, at::kFloat).reshape({3, 2}).set_requires_grad(true);
   at::Tensor y = AllGatherWithGrad(*comm, x);
   (y * y).sum().backward();
   EXPECT_TRUE(at::equal(y, x));
@@ -152,8 +164,12 @@ class FakeRank : public Communicator {
   int rank() const override { return rank_; }
   int world_size() const override { return 2; }
   std::string backend_name() const override { return "fake"; }
-  absl::Status AllReduceSum(std::vector<at::Tensor>&) override { return absl::OkStatus(); }
-  absl::StatusOr<at::Tensor> AllGather(const at::Tensor& x) override { return at::cat({x, x}); }
+  absl::Status AllReduceSum(std::vector<at::Tensor>&) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<at::Tensor> AllGather(const at::Tensor& x) override {
+    return at::cat({x, x});
+  }
   absl::Status Broadcast(std::vector<at::Tensor>& tensors, int) override {
     if (rank_ != 0) {
       // What rank 0 "sent": an error code.
@@ -181,17 +197,20 @@ TEST(RankHelpersTest, OnlyTheMainRankLogsInfo) {
 TEST(RankHelpersTest, RunOnMainRankSharesTheOutcome) {
   int runs = 0;
   FakeRank main(0);
-  EXPECT_THAT(RunOnMainRank(main, [&] {
-                ++runs;
-                return absl::DataLossError("disk full");
-              }),
+  EXPECT_THAT(RunOnMainRank(main,
+                            [&] {
+                              ++runs;
+                              return absl::DataLossError("disk full");
+                            }),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("disk full")));
   FakeRank other(1);
-  EXPECT_THAT(RunOnMainRank(other, [&] {
-                ++runs;
-                return absl::OkStatus();
-              }),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("failed on rank 0")));
+  EXPECT_THAT(
+      RunOnMainRank(other,
+                    [&] {
+                      ++runs;
+                      return absl::OkStatus();
+                    }),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("failed on rank 0")));
   EXPECT_EQ(runs, 1);
 }
 
@@ -206,8 +225,10 @@ WorkerOutput ParseWorkerOutput(const std::string& path) {
   auto text = core::ReadFileToString(path);
   EXPECT_TRUE(text.ok()) << text.status();
   if (!text.ok()) return out;
-  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
-    std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+  for (absl::string_view line :
+       absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> fields =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (fields[0] == "widths") {
       for (size_t i = 1; i < fields.size(); ++i) {
         int64_t w = 0;
@@ -254,10 +275,12 @@ TEST(DistributedTrainingTest, TwoGlooRanksMatchOneProcessOnTheCombinedBatch) {
   for (int rank = 0; rank < 2; ++rank) {
     MVL_ASSERT_OK_AND_ASSIGN(
         Child child,
-        Child::Start({kWorker, "--out=" + testing::TempPath("dist_rank" + std::to_string(rank)),
-                      steps, "--local_batch=" + std::to_string(kLocalBatch)},
-                     RankEnv(rank, 2, port),
-                     testing::TempPath("dist_rank" + std::to_string(rank) + ".log")));
+        Child::Start(
+            {kWorker,
+             "--out=" + testing::TempPath("dist_rank" + std::to_string(rank)),
+             steps, "--local_batch=" + std::to_string(kLocalBatch)},
+            RankEnv(rank, 2, port),
+            testing::TempPath("dist_rank" + std::to_string(rank) + ".log")));
     children.push_back(std::move(child));
   }
   MVL_ASSERT_OK_AND_ASSIGN(
@@ -271,7 +294,8 @@ TEST(DistributedTrainingTest, TwoGlooRanksMatchOneProcessOnTheCombinedBatch) {
     ASSERT_TRUE(result.exited && result.exit_code == 0) << result.output;
   }
   const ChildResult single_result = single.Wait(kTestTimeoutS);
-  ASSERT_TRUE(single_result.exited && single_result.exit_code == 0) << single_result.output;
+  ASSERT_TRUE(single_result.exited && single_result.exit_code == 0)
+      << single_result.output;
 
   const WorkerOutput r0 = ParseWorkerOutput(testing::TempPath("dist_rank0"));
   const WorkerOutput r1 = ParseWorkerOutput(testing::TempPath("dist_rank1"));
@@ -292,14 +316,17 @@ TEST(DistributedTrainingTest, TwoGlooRanksMatchOneProcessOnTheCombinedBatch) {
     for (size_t j = 0; j < r0.params[i].size(); ++j) {
       // Both ranks apply the same all-reduced gradient to the same broadcast
       // weights, so they agree bit for bit.
-      EXPECT_EQ(r0.params[i][j], r1.params[i][j]) << "param " << i << "[" << j << "]";
-      EXPECT_NEAR(r0.params[i][j], one.params[i][j], 1e-5) << "param " << i << "[" << j << "]";
+      EXPECT_EQ(r0.params[i][j], r1.params[i][j])
+          << "param " << i << "[" << j << "]";
+      EXPECT_NEAR(r0.params[i][j], one.params[i][j], 1e-5)
+          << "param " << i << "[" << j << "]";
     }
   }
   // The run moved the weights away from where the single process started
   // (all ranks start from rank 0's weights, the single process's too).
   double moved = 0;
-  for (size_t j = 0; j < r0.params[0].size(); ++j) moved += std::abs(r0.params[0][j]);
+  for (size_t j = 0; j < r0.params[0].size(); ++j)
+    moved += std::abs(r0.params[0][j]);
   EXPECT_GT(moved, 0);
 }
 
@@ -309,11 +336,13 @@ ChildResult RunWithDeadRank(int die_rank, double* dead_rank_signal) {
   EXPECT_TRUE(port.ok());
   std::vector<Child> children;
   for (int rank = 0; rank < 2; ++rank) {
-    const std::string name = "die" + std::to_string(die_rank) + "_rank" + std::to_string(rank);
-    auto child = Child::Start({kWorker, "--out=" + testing::TempPath(name), "--steps=5",
-                               "--die_step=1", "--die_rank=" + std::to_string(die_rank),
-                               "--timeout_s=60", "--probe_s=2"},
-                              RankEnv(rank, 2, *port), testing::TempPath(name + ".log"));
+    const std::string name =
+        "die" + std::to_string(die_rank) + "_rank" + std::to_string(rank);
+    auto child =
+        Child::Start({kWorker, "--out=" + testing::TempPath(name), "--steps=5",
+                      "--die_step=1", "--die_rank=" + std::to_string(die_rank),
+                      "--timeout_s=60", "--probe_s=2"},
+                     RankEnv(rank, 2, *port), testing::TempPath(name + ".log"));
     EXPECT_TRUE(child.ok()) << child.status();
     children.push_back(*std::move(child));
   }
@@ -331,7 +360,8 @@ TEST(DistributedTrainingTest, SurvivorExitsWithErrorNamingTheDeadRank) {
   EXPECT_EQ(survivor.exit_code, 3) << survivor.output;
   // Detected from the closed connection, not by waiting out the 60 s timeout.
   EXPECT_LT(survivor.seconds, 40);
-  EXPECT_THAT(survivor.output, HasSubstr("UNAVAILABLE: rank 0 of 2: collective"));
+  EXPECT_THAT(survivor.output,
+              HasSubstr("UNAVAILABLE: rank 0 of 2: collective"));
   EXPECT_THAT(survivor.output, HasSubstr("peer rank 1 did not check in"));
 }
 
@@ -343,8 +373,10 @@ TEST(DistributedTrainingTest, SurvivorNamesRankZeroWhenTheStoreHostDies) {
   EXPECT_TRUE(survivor.exited);
   EXPECT_EQ(survivor.exit_code, 3) << survivor.output;
   EXPECT_LT(survivor.seconds, 40);
-  EXPECT_THAT(survivor.output, HasSubstr("UNAVAILABLE: rank 1 of 2: collective"));
-  EXPECT_THAT(survivor.output, HasSubstr("rank 0, which hosts the rendezvous store"));
+  EXPECT_THAT(survivor.output,
+              HasSubstr("UNAVAILABLE: rank 1 of 2: collective"));
+  EXPECT_THAT(survivor.output,
+              HasSubstr("rank 0, which hosts the rendezvous store"));
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 // --local_batch=B, --die_rank=R --die_step=S (that rank SIGKILLs itself
 // before step S's collectives), --timeout_s, --probe_s.
 // Exit codes: 0 ok, 2 bad flags, 3 a library call failed (message on stderr).
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <signal.h>
 
 #include <cmath>
@@ -17,16 +19,13 @@
 #include <string>
 #include <vector>
 
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/file_io.h"
 #include "core/status_macros.h"
 #include "core/torch_status.h"
 #include "train/distributed.h"
+#include "train/testing/subprocess.h"
 
 namespace mammovl::train {
 namespace {
@@ -49,8 +48,9 @@ constexpr double kLr = 0.5;
 // The test's own CLIP loss: symmetric cross-entropy over logits between this
 // rank's rows and the gathered global batch; the targets are the rows' global
 // indices. Returns the loss and records the logits' width.
-at::Tensor ClipLoss(Communicator& comm, const at::Tensor& img, const at::Tensor& txt,
-                    const at::Tensor& logit_scale, int64_t* logits_width) {
+at::Tensor ClipLoss(Communicator& comm, const at::Tensor& img,
+                    const at::Tensor& txt, const at::Tensor& logit_scale,
+                    int64_t* logits_width) {
   const at::Tensor all_img = AllGatherWithGrad(comm, img);
   const at::Tensor all_txt = AllGatherWithGrad(comm, txt);
   const at::Tensor scale = logit_scale.exp();
@@ -69,42 +69,50 @@ at::Tensor Normalize(const at::Tensor& x) {
 }
 
 absl::Status Run(const Flags& flags) {
-  MVL_ASSIGN_OR_RETURN(const DistributedEnv env, DistributedEnvFromEnvironment());
+  MVL_ASSIGN_OR_RETURN(const DistributedEnv env,
+                       DistributedEnvFromEnvironment());
   DistributedConfig config;
   config.set_timeout_s(flags.timeout_s);
   config.set_peer_probe_s(flags.probe_s);
-  MVL_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, CreateCommunicator(config, env));
+  MVL_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm,
+                       CreateCommunicator(config, env));
   at::set_num_threads(1);
 
   // Different initial weights per rank: the broadcast must make them equal.
   at::manual_seed(1000 + comm->rank());
   at::Tensor w_img = at::randn({kImageDim, kEmbedDim}).set_requires_grad(true);
   at::Tensor w_txt = at::randn({kTextDim, kEmbedDim}).set_requires_grad(true);
-  at::Tensor logit_scale = at::full({}, std::log(1 / 0.07), at::kFloat).set_requires_grad(true);
+  at::Tensor logit_scale =
+      at::full({}, std::log(1 / 0.07), at::kFloat).set_requires_grad(true);
   std::vector<at::Tensor> params = {w_img, w_txt, logit_scale};
   MVL_RETURN_IF_ERROR(BroadcastParameters(*comm, params));
 
   std::vector<int64_t> widths;
   for (int step = 0; step < flags.steps; ++step) {
     if (step == flags.die_step && comm->rank() == flags.die_rank) {
-      std::fprintf(stderr, "rank %d: killing myself at step %d\n", comm->rank(), step);
+      std::fprintf(stderr, "rank %d: killing myself at step %d\n", comm->rank(),
+                   step);
       std::fflush(stderr);
       ::raise(SIGKILL);
     }
-    const int64_t global_batch = int64_t{flags.local_batch} * comm->world_size();
+    const int64_t global_batch =
+        int64_t{flags.local_batch} * comm->world_size();
     at::manual_seed(step);
     const at::Tensor x_img = at::randn({global_batch, kImageDim});
     const at::Tensor x_txt = at::randn({global_batch, kTextDim});
     const int64_t first = int64_t{comm->rank()} * flags.local_batch;
     int64_t width = 0;
     const absl::Status step_status = core::RunTorch("training step", [&] {
-      const at::Tensor img = Normalize(at::matmul(x_img.narrow(0, first, flags.local_batch), w_img));
-      const at::Tensor txt = Normalize(at::matmul(x_txt.narrow(0, first, flags.local_batch), w_txt));
+      const at::Tensor img = Normalize(
+          at::matmul(x_img.narrow(0, first, flags.local_batch), w_img));
+      const at::Tensor txt = Normalize(
+          at::matmul(x_txt.narrow(0, first, flags.local_batch), w_txt));
       ClipLoss(*comm, img, txt, logit_scale, &width).backward();
     });
     // A failed collective inside the loss surfaces as a torch error; the
     // communicator keeps the precise status.
-    if (!step_status.ok()) return comm->health().ok() ? step_status : comm->health();
+    if (!step_status.ok())
+      return comm->health().ok() ? step_status : comm->health();
     widths.push_back(width);
     MVL_RETURN_IF_ERROR(AllReduceGradients(*comm, params, /*bucket_bytes=*/64));
     at::NoGradGuard no_grad;
@@ -114,7 +122,8 @@ absl::Status Run(const Flags& flags) {
     }
   }
 
-  std::string text = absl::StrCat("rank ", comm->rank(), " world ", comm->world_size(), "\n");
+  std::string text =
+      absl::StrCat("rank ", comm->rank(), " world ", comm->world_size(), "\n");
   absl::StrAppend(&text, "widths");
   for (int64_t w : widths) absl::StrAppend(&text, " ", w);
   absl::StrAppend(&text, "\n");
@@ -130,46 +139,47 @@ absl::Status Run(const Flags& flags) {
   return comm->Finalize();
 }
 
-bool ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const size_t eq = arg.find('=');
-    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) return false;
-    const std::string key = arg.substr(2, eq - 2);
-    const std::string value = arg.substr(eq + 1);
-    bool ok = true;
-    if (key == "out") {
-      flags->out = value;
-    } else if (key == "steps") {
-      ok = absl::SimpleAtoi(value, &flags->steps);
-    } else if (key == "local_batch") {
-      ok = absl::SimpleAtoi(value, &flags->local_batch);
-    } else if (key == "die_rank") {
-      ok = absl::SimpleAtoi(value, &flags->die_rank);
-    } else if (key == "die_step") {
-      ok = absl::SimpleAtoi(value, &flags->die_step);
-    } else if (key == "timeout_s") {
-      ok = absl::SimpleAtod(value, &flags->timeout_s);
-    } else if (key == "probe_s") {
-      ok = absl::SimpleAtod(value, &flags->probe_s);
-    } else {
-      ok = false;
-    }
-    if (!ok) return false;
-  }
-  return !flags->out.empty();
+absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
+  MVL_ASSIGN_OR_RETURN(const auto named, testing::ParseWorkerFlags(argc, argv));
+  Flags flags;
+  auto it = named.find("out");
+  if (it == named.end()) return absl::InvalidArgumentError("--out is required");
+  flags.out = it->second;
+  MVL_ASSIGN_OR_RETURN(const double steps,
+                       testing::WorkerFlagNumber(named, "steps", flags.steps));
+  MVL_ASSIGN_OR_RETURN(
+      const double batch,
+      testing::WorkerFlagNumber(named, "local_batch", flags.local_batch));
+  MVL_ASSIGN_OR_RETURN(
+      const double die_rank,
+      testing::WorkerFlagNumber(named, "die_rank", flags.die_rank));
+  MVL_ASSIGN_OR_RETURN(
+      const double die_step,
+      testing::WorkerFlagNumber(named, "die_step", flags.die_step));
+  MVL_ASSIGN_OR_RETURN(
+      flags.timeout_s,
+      testing::WorkerFlagNumber(named, "timeout_s", flags.timeout_s));
+  MVL_ASSIGN_OR_RETURN(flags.probe_s, testing::WorkerFlagNumber(
+                                          named, "probe_s", flags.probe_s));
+  flags.steps = static_cast<int>(steps);
+  flags.local_batch = static_cast<int>(batch);
+  flags.die_rank = static_cast<int>(die_rank);
+  flags.die_step = static_cast<int>(die_step);
+  return flags;
 }
 
 }  // namespace
 }  // namespace mammovl::train
 
 int main(int argc, char** argv) {
-  mammovl::train::Flags flags;
-  if (!mammovl::train::ParseFlags(argc, argv, &flags)) {
-    std::fprintf(stderr, "usage: %s --out=FILE [--steps=K --local_batch=B ...]\n", argv[0]);
+  const auto flags = mammovl::train::ParseFlags(argc, argv);
+  if (!flags.ok()) {
+    std::fprintf(stderr,
+                 "%s\nusage: %s --out=FILE [--steps=K --local_batch=B ...]\n",
+                 flags.status().ToString().c_str(), argv[0]);
     return 2;
   }
-  const absl::Status status = mammovl::train::Run(flags);
+  const absl::Status status = mammovl::train::Run(*flags);
   if (!status.ok()) {
     std::fprintf(stderr, "error: %s\n", status.ToString().c_str());
     return 3;

@@ -9,7 +9,8 @@
 
 namespace mammovl::train {
 
-absl::Status WriteLossCurve(const MetricsSeries& series, const std::string& run_dir) {
+absl::Status WriteLossCurve(const MetricsSeries& series,
+                            const std::string& run_dir) {
   std::vector<core::Series> lines;
   size_t most_points = 0;
   for (const auto& [name, points] : series) {
@@ -26,14 +27,16 @@ absl::Status WriteLossCurve(const MetricsSeries& series, const std::string& run_
     lines.push_back(std::move(line));
   }
   if (lines.empty()) {
-    return absl::InvalidArgumentError("loss curve: no finite value of a \"loss\" series was logged");
+    return absl::InvalidArgumentError(
+        "loss curve: no finite value of a \"loss\" series was logged");
   }
   core::PlotOptions options;
   options.title = "Training loss";
   options.x_label = "step";
   options.y_label = "loss";
   options.smoothing = most_points >= 50 ? 0.6 : 0.0;
-  return core::WriteLinePlot(absl::StrCat(run_dir, "/loss_curve.png"), lines, options);
+  return core::WriteLinePlot(absl::StrCat(run_dir, "/loss_curve.png"), lines,
+                             options);
 }
 
 }  // namespace mammovl::train

@@ -16,7 +16,8 @@ namespace mammovl::train {
 // with TensorBoard-style smoothing when there are many points. Non-finite
 // points (from skipped steps) are left out. InvalidArgument if there is no
 // finite loss point at all.
-absl::Status WriteLossCurve(const MetricsSeries& series, const std::string& run_dir);
+absl::Status WriteLossCurve(const MetricsSeries& series,
+                            const std::string& run_dir);
 
 }  // namespace mammovl::train
 

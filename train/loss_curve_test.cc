@@ -44,7 +44,8 @@ TEST(LossCurveTest, NeedsAFiniteLoss) {
   series["lr"].emplace_back(1, 1e-3);
   series["loss"].emplace_back(1, std::nan(""));
   EXPECT_THAT(WriteLossCurve(series, TempDir()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no finite value")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no finite value")));
 }
 
 }  // namespace

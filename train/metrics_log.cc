@@ -1,5 +1,7 @@
 #include "train/metrics_log.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -8,38 +10,24 @@
 #include <limits>
 #include <set>
 
-#include <glog/logging.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/file_io.h"
 #include "core/status_macros.h"
+#include "train/json_text.h"
 
 namespace mammovl::train {
 namespace {
 
-std::string FormatNumber(double value) { return absl::StrFormat("%.10g", value); }
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", c);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-  return out;
+std::string FormatNumber(double value) {
+  return absl::StrFormat("%.10g", value);
 }
 
 std::string CsvField(absl::string_view s) {
-  if (s.find_first_of(",\"\n\r") == absl::string_view::npos) return std::string(s);
+  if (s.find_first_of(",\"\n\r") == absl::string_view::npos)
+    return std::string(s);
   std::string out = "\"";
   for (char c : s) {
     if (c == '"') out.push_back('"');
@@ -55,7 +43,8 @@ class JsonCursor {
   explicit JsonCursor(absl::string_view text) : text_(text) {}
 
   void SkipSpace() {
-    while (pos_ < text_.size() && absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
+    while (pos_ < text_.size() &&
+           absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
       ++pos_;
     }
   }
@@ -84,18 +73,33 @@ class JsonCursor {
       if (pos_ >= text_.size()) return false;
       const char e = text_[pos_++];
       switch (e) {
-        case '"': case '\\': case '/': out->push_back(e); break;
-        case 'n': out->push_back('\n'); break;
-        case 't': out->push_back('\t'); break;
-        case 'r': out->push_back('\r'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
+        case '"':
+        case '\\':
+        case '/':
+          out->push_back(e);
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
         case 'u': {
           if (pos_ + 4 > text_.size()) return false;
           const std::string hex(text_.substr(pos_, 4));
           char* end = nullptr;
           const long code = std::strtol(hex.c_str(), &end, 16);
-          if (end != hex.c_str() + 4 || code > 0x7f) return false;  // we only write ASCII escapes
+          if (end != hex.c_str() + 4 || code > 0x7f)
+            return false;  // we only write ASCII escapes
           out->push_back(static_cast<char>(code));
           pos_ += 4;
           break;
@@ -113,7 +117,8 @@ class JsonCursor {
       *out = std::numeric_limits<double>::quiet_NaN();
       return true;
     }
-    const std::string rest(text_.substr(pos_, std::min<size_t>(64, text_.size() - pos_)));
+    const std::string rest(
+        text_.substr(pos_, std::min<size_t>(64, text_.size() - pos_)));
     char* end = nullptr;
     errno = 0;
     *out = std::strtod(rest.c_str(), &end);
@@ -132,7 +137,7 @@ class JsonCursor {
 std::string MetricsRowToJson(const MetricsRow& row) {
   std::string out = absl::StrCat("{\"step\": ", row.step);
   for (const auto& [name, value] : row.values) {
-    absl::StrAppend(&out, ", ", JsonString(name), ": ",
+    absl::StrAppend(&out, ", ", JsonQuote(name), ": ",
                     std::isfinite(value) ? FormatNumber(value) : "null");
   }
   out += "}";
@@ -144,14 +149,17 @@ absl::StatusOr<MetricsRow> ParseMetricsJson(absl::string_view line) {
   MetricsRow row;
   bool has_step = false;
   auto bad = [&] {
-    return absl::InvalidArgumentError(absl::StrCat("not a metrics row: '", line.substr(0, 80), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a metrics row: '", line.substr(0, 80), "'"));
   };
   if (!cursor.Consume('{')) return bad();
   if (!cursor.Consume('}')) {
     do {
       std::string key;
       double value = 0;
-      if (!cursor.String(&key) || !cursor.Consume(':') || !cursor.Number(&value)) return bad();
+      if (!cursor.String(&key) || !cursor.Consume(':') ||
+          !cursor.Number(&value))
+        return bad();
       if (key == "step") {
         if (!std::isfinite(value) || value != std::floor(value)) return bad();
         row.step = static_cast<int64_t>(value);
@@ -167,22 +175,26 @@ absl::StatusOr<MetricsRow> ParseMetricsJson(absl::string_view line) {
 }
 
 absl::StatusOr<std::unique_ptr<MetricsLog>> MetricsLog::Open(
-    absl::string_view run_dir, Options options, std::optional<int64_t> resume_after_step) {
+    absl::string_view run_dir, Options options,
+    std::optional<int64_t> resume_after_step) {
   MVL_RETURN_IF_ERROR(core::MakeDirectories(run_dir));
-  std::unique_ptr<MetricsLog> log(new MetricsLog(std::string(run_dir), std::move(options)));
+  std::unique_ptr<MetricsLog> log(
+      new MetricsLog(std::string(run_dir), std::move(options)));
   if (resume_after_step.has_value() && core::PathExists(log->jsonl_path())) {
-    MVL_ASSIGN_OR_RETURN(const std::string old, core::ReadFileToString(log->jsonl_path()));
+    MVL_ASSIGN_OR_RETURN(const std::string old,
+                         core::ReadFileToString(log->jsonl_path()));
     int line_number = 0;
     for (absl::string_view line : absl::StrSplit(old, '\n')) {
       ++line_number;
       if (absl::StripAsciiWhitespace(line).empty()) continue;
       absl::StatusOr<MetricsRow> row = ParseMetricsJson(line);
       if (!row.ok()) {
-        LOG(WARNING) << log->jsonl_path() << ":" << line_number << ": skipped: "
-                     << row.status().message();
+        LOG(WARNING) << log->jsonl_path() << ":" << line_number
+                     << ": skipped: " << row.status().message();
         continue;
       }
-      if (row->step <= *resume_after_step) log->rows_.push_back(*std::move(row));
+      if (row->step <= *resume_after_step)
+        log->rows_.push_back(*std::move(row));
     }
   }
   std::set<std::string> seen;
@@ -193,11 +205,12 @@ absl::StatusOr<std::unique_ptr<MetricsLog>> MetricsLog::Open(
   }
   MVL_RETURN_IF_ERROR(log->RewriteFiles());
   if (log->options_.tensorboard) {
-    MVL_ASSIGN_OR_RETURN(log->events_,
-                         EventWriter::Create(absl::StrCat(log->run_dir_, "/tensorboard"),
-                                             log->options_.tensorboard_options));
-    MVL_RETURN_IF_ERROR(
-        log->events_->AddSessionStart(resume_after_step.has_value() ? *resume_after_step + 1 : 0));
+    MVL_ASSIGN_OR_RETURN(
+        log->events_,
+        EventWriter::Create(absl::StrCat(log->run_dir_, "/tensorboard"),
+                            log->options_.tensorboard_options));
+    MVL_RETURN_IF_ERROR(log->events_->AddSessionStart(
+        resume_after_step.has_value() ? *resume_after_step + 1 : 0));
   }
   return log;
 }
@@ -207,8 +220,12 @@ MetricsLog::~MetricsLog() {
   if (csv_ != nullptr) std::fclose(csv_);
 }
 
-std::string MetricsLog::jsonl_path() const { return absl::StrCat(run_dir_, "/metrics.jsonl"); }
-std::string MetricsLog::csv_path() const { return absl::StrCat(run_dir_, "/metrics.csv"); }
+std::string MetricsLog::jsonl_path() const {
+  return absl::StrCat(run_dir_, "/metrics.jsonl");
+}
+std::string MetricsLog::csv_path() const {
+  return absl::StrCat(run_dir_, "/metrics.csv");
+}
 std::string MetricsLog::tensorboard_path() const {
   return events_ != nullptr ? events_->path() : std::string();
 }
@@ -217,7 +234,8 @@ absl::Status MetricsLog::OpenAppend(const std::string& path, std::FILE** file) {
   if (*file != nullptr) std::fclose(*file);
   *file = std::fopen(path.c_str(), "a");
   if (*file == nullptr) {
-    return absl::InternalError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -225,7 +243,8 @@ absl::Status MetricsLog::OpenAppend(const std::string& path, std::FILE** file) {
 absl::Status MetricsLog::RewriteFiles() {
   if (options_.jsonl) {
     std::string text;
-    for (const MetricsRow& row : rows_) absl::StrAppend(&text, MetricsRowToJson(row), "\n");
+    for (const MetricsRow& row : rows_)
+      absl::StrAppend(&text, MetricsRowToJson(row), "\n");
     MVL_RETURN_IF_ERROR(core::WriteFileAtomically(jsonl_path(), text));
     MVL_RETURN_IF_ERROR(OpenAppend(jsonl_path(), &jsonl_));
   }
@@ -235,14 +254,16 @@ absl::Status MetricsLog::RewriteFiles() {
 absl::Status MetricsLog::RewriteCsv() {
   if (!options_.csv) return absl::OkStatus();
   std::string text = "step";
-  for (const std::string& column : columns_) absl::StrAppend(&text, ",", CsvField(column));
+  for (const std::string& column : columns_)
+    absl::StrAppend(&text, ",", CsvField(column));
   text += "\n";
   for (const MetricsRow& row : rows_) {
     std::map<std::string, double> values(row.values.begin(), row.values.end());
     absl::StrAppend(&text, row.step);
     for (const std::string& column : columns_) {
       auto it = values.find(column);
-      absl::StrAppend(&text, ",", it == values.end() ? "" : FormatNumber(it->second));
+      absl::StrAppend(&text, ",",
+                      it == values.end() ? "" : FormatNumber(it->second));
     }
     text += "\n";
   }
@@ -250,15 +271,16 @@ absl::Status MetricsLog::RewriteCsv() {
   return OpenAppend(csv_path(), &csv_);
 }
 
-absl::Status MetricsLog::Log(int64_t step, std::vector<std::pair<std::string, double>> values) {
+absl::Status MetricsLog::Log(
+    int64_t step, std::vector<std::pair<std::string, double>> values) {
   rows_.push_back(MetricsRow{step, std::move(values)});
   const MetricsRow& row = rows_.back();
   if (jsonl_ != nullptr) {
     const std::string line = MetricsRowToJson(row) + "\n";
     if (std::fwrite(line.data(), 1, line.size(), jsonl_) != line.size() ||
         std::fflush(jsonl_) != 0) {
-      return absl::InternalError(absl::StrCat("cannot write ", jsonl_path(), ": ",
-                                              std::strerror(errno)));
+      return absl::InternalError(absl::StrCat("cannot write ", jsonl_path(),
+                                              ": ", std::strerror(errno)));
     }
   }
   if (options_.csv) {
@@ -272,25 +294,29 @@ absl::Status MetricsLog::Log(int64_t step, std::vector<std::pair<std::string, do
     if (new_column) {
       MVL_RETURN_IF_ERROR(RewriteCsv());
     } else {
-      std::map<std::string, double> by_name(row.values.begin(), row.values.end());
+      std::map<std::string, double> by_name(row.values.begin(),
+                                            row.values.end());
       std::string line = absl::StrCat(step);
       for (const std::string& column : columns_) {
         auto it = by_name.find(column);
-        absl::StrAppend(&line, ",", it == by_name.end() ? "" : FormatNumber(it->second));
+        absl::StrAppend(&line, ",",
+                        it == by_name.end() ? "" : FormatNumber(it->second));
       }
       line += "\n";
       if (std::fwrite(line.data(), 1, line.size(), csv_) != line.size() ||
           std::fflush(csv_) != 0) {
-        return absl::InternalError(
-            absl::StrCat("cannot write ", csv_path(), ": ", std::strerror(errno)));
+        return absl::InternalError(absl::StrCat("cannot write ", csv_path(),
+                                                ": ", std::strerror(errno)));
       }
     }
   }
-  if (events_ != nullptr) MVL_RETURN_IF_ERROR(events_->AddScalars(row.values, step));
+  if (events_ != nullptr)
+    MVL_RETURN_IF_ERROR(events_->AddScalars(row.values, step));
   return absl::OkStatus();
 }
 
-absl::Status MetricsLog::LogText(absl::string_view tag, absl::string_view text, int64_t step) {
+absl::Status MetricsLog::LogText(absl::string_view tag, absl::string_view text,
+                                 int64_t step) {
   if (events_ == nullptr) return absl::OkStatus();
   return events_->AddText(tag, text, step);
 }
@@ -298,7 +324,8 @@ absl::Status MetricsLog::LogText(absl::string_view tag, absl::string_view text, 
 MetricsSeries MetricsLog::Series() const {
   MetricsSeries series;
   for (const MetricsRow& row : rows_) {
-    for (const auto& [name, value] : row.values) series[name].emplace_back(row.step, value);
+    for (const auto& [name, value] : row.values)
+      series[name].emplace_back(row.step, value);
   }
   return series;
 }

@@ -1,6 +1,7 @@
 // Metrics of a training run, written as they come to up to three sinks in the
 // run folder:
-//   metrics.jsonl    one JSON object per logged step: {"step": 10, "loss": 0.53, ...}
+//   metrics.jsonl    one JSON object per logged step: {"step": 10, "loss":
+//   0.53, ...}
 //                    (NaN and infinities are written as null)
 //   metrics.csv      the same rows as a table; a column appears when a metric
 //                    first does (the file is rewritten once with the wider
@@ -36,7 +37,8 @@ struct MetricsRow {
 
 // Metric name -> (step, value) points in step order: what a loss-curve plot
 // takes.
-using MetricsSeries = std::map<std::string, std::vector<std::pair<int64_t, double>>>;
+using MetricsSeries =
+    std::map<std::string, std::vector<std::pair<int64_t, double>>>;
 
 class MetricsLog {
  public:
@@ -60,9 +62,11 @@ class MetricsLog {
   ~MetricsLog();
 
   // Appends one row to every sink; files are flushed before returning.
-  absl::Status Log(int64_t step, std::vector<std::pair<std::string, double>> values);
+  absl::Status Log(int64_t step,
+                   std::vector<std::pair<std::string, double>> values);
   // Writes text (e.g. the effective config) to TensorBoard, if enabled.
-  absl::Status LogText(absl::string_view tag, absl::string_view text, int64_t step);
+  absl::Status LogText(absl::string_view tag, absl::string_view text,
+                       int64_t step);
 
   const std::vector<MetricsRow>& rows() const { return rows_; }
   MetricsSeries Series() const;

@@ -22,12 +22,18 @@ std::string RunDir(const std::string& name) {
   return std::string(dir != nullptr ? dir : "/tmp") + "/" + name;
 }
 
-std::string Read(const std::string& path) { return core::ReadFileToString(path).value_or("?"); }
+std::string Read(const std::string& path) {
+  return core::ReadFileToString(path).value_or("?");
+}
 
 TEST(MetricsJsonTest, RoundTripsIncludingEscapesAndNonFinite) {
-  MetricsRow row{12, {{"loss", 0.5}, {"odd \"name\"\\x", -1.25e-7}, {"bad", std::nan("")}}};
+  MetricsRow row{
+      12,
+      {{"loss", 0.5}, {"odd \"name\"\\x", -1.25e-7}, {"bad", std::nan("")}}};
   const std::string line = MetricsRowToJson(row);
-  EXPECT_EQ(line, R"({"step": 12, "loss": 0.5, "odd \"name\"\\x": -1.25e-07, "bad": null})");
+  EXPECT_EQ(
+      line,
+      R"({"step": 12, "loss": 0.5, "odd \"name\"\\x": -1.25e-07, "bad": null})");
   MVL_ASSERT_OK_AND_ASSIGN(MetricsRow parsed, ParseMetricsJson(line));
   EXPECT_EQ(parsed.step, 12);
   ASSERT_EQ(parsed.values.size(), 3u);
@@ -36,12 +42,14 @@ TEST(MetricsJsonTest, RoundTripsIncludingEscapesAndNonFinite) {
   EXPECT_TRUE(std::isnan(parsed.values[2].second));
   EXPECT_THAT(ParseMetricsJson(R"({"step": 1, "loss": 0.)"),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseMetricsJson(R"({"loss": 1})"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseMetricsJson(R"({"loss": 1})"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(MetricsLogTest, WritesJsonlCsvAndTensorBoard) {
   const std::string dir = RunDir("metrics_fresh");
-  MVL_ASSERT_OK_AND_ASSIGN(auto log, MetricsLog::Open(dir, MetricsLog::Options()));
+  MVL_ASSERT_OK_AND_ASSIGN(auto log,
+                           MetricsLog::Open(dir, MetricsLog::Options()));
   MVL_ASSERT_OK(log->Log(10, {{"loss", 2.0}, {"lr", 1e-4}}));
   MVL_ASSERT_OK(log->Log(20, {{"loss", 1.5}, {"lr", 2e-4}}));
   // A metric that appears later widens the CSV.
@@ -62,34 +70,41 @@ TEST(MetricsLogTest, WritesJsonlCsvAndTensorBoard) {
   EXPECT_EQ(scalars[6].step, 30);
   EXPECT_EQ(scalars[6].value, 0.25f);
   const MetricsSeries series = log->Series();
-  EXPECT_THAT(series.at("loss"), ElementsAre(Pair(10, 2.0), Pair(20, 1.5), Pair(30, 1.0)));
+  EXPECT_THAT(series.at("loss"),
+              ElementsAre(Pair(10, 2.0), Pair(20, 1.5), Pair(30, 1.0)));
   EXPECT_THAT(series.at("loss_ii"), ElementsAre(Pair(30, 0.25)));
 }
 
 TEST(MetricsLogTest, ResumeDropsRowsAfterTheCheckpointAndAppends) {
   const std::string dir = RunDir("metrics_resume");
   {
-    MVL_ASSERT_OK_AND_ASSIGN(auto log, MetricsLog::Open(dir, MetricsLog::Options()));
-    for (int step = 1; step <= 5; ++step) MVL_ASSERT_OK(log->Log(step, {{"loss", 1.0 * step}}));
+    MVL_ASSERT_OK_AND_ASSIGN(auto log,
+                             MetricsLog::Open(dir, MetricsLog::Options()));
+    for (int step = 1; step <= 5; ++step)
+      MVL_ASSERT_OK(log->Log(step, {{"loss", 1.0 * step}}));
   }
   // A crash left half a line behind.
   {
     std::string text = Read(dir + "/metrics.jsonl") + "{\"step\": 6, \"lo";
     MVL_ASSERT_OK(core::WriteFileAtomically(dir + "/metrics.jsonl", text));
   }
-  MVL_ASSERT_OK_AND_ASSIGN(auto log, MetricsLog::Open(dir, MetricsLog::Options(), /*resume=*/3));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      auto log, MetricsLog::Open(dir, MetricsLog::Options(), /*resume=*/3));
   EXPECT_EQ(log->rows().size(), 3u);
   MVL_ASSERT_OK(log->Log(4, {{"loss", 40.0}}));
   EXPECT_EQ(Read(log->jsonl_path()),
             "{\"step\": 1, \"loss\": 1}\n{\"step\": 2, \"loss\": 2}\n"
             "{\"step\": 3, \"loss\": 3}\n{\"step\": 4, \"loss\": 40}\n");
   EXPECT_EQ(Read(log->csv_path()), "step,loss\n1,1\n2,2\n3,3\n4,40\n");
-  EXPECT_THAT(log->Series().at("loss"),
-              ElementsAre(Pair(1, 1.0), Pair(2, 2.0), Pair(3, 3.0), Pair(4, 40.0)));
+  EXPECT_THAT(
+      log->Series().at("loss"),
+      ElementsAre(Pair(1, 1.0), Pair(2, 2.0), Pair(3, 3.0), Pair(4, 40.0)));
   // The new event file tells TensorBoard to drop old events from step 4 on.
-  MVL_ASSERT_OK_AND_ASSIGN(EventFile events, ReadEventFile(log->tensorboard_path()));
+  MVL_ASSERT_OK_AND_ASSIGN(EventFile events,
+                           ReadEventFile(log->tensorboard_path()));
   ASSERT_GE(events.events.size(), 2u);
-  EXPECT_EQ(events.events[1].session_log().status(), tensorboard::SessionLog::START);
+  EXPECT_EQ(events.events[1].session_log().status(),
+            tensorboard::SessionLog::START);
   EXPECT_EQ(events.events[1].step(), 4);
 }
 

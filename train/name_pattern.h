@@ -22,7 +22,8 @@ class NamePattern {
  public:
   // Parses `pattern`; InvalidArgument (naming `field` and the pattern) for an
   // empty pattern or a malformed regular expression.
-  static absl::StatusOr<NamePattern> Parse(absl::string_view pattern, absl::string_view field);
+  static absl::StatusOr<NamePattern> Parse(absl::string_view pattern,
+                                           absl::string_view field);
 
   bool Matches(absl::string_view name) const;
   const std::string& text() const { return text_; }
@@ -40,7 +41,8 @@ absl::StatusOr<std::vector<NamePattern>> ParseNamePatterns(
     const std::vector<std::string>& patterns, absl::string_view field);
 
 // True if any pattern matches `name`.
-bool MatchesAny(const std::vector<NamePattern>& patterns, absl::string_view name);
+bool MatchesAny(const std::vector<NamePattern>& patterns,
+                absl::string_view name);
 
 }  // namespace mammovl::train
 

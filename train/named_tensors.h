@@ -3,11 +3,11 @@
 #ifndef MAMMOVL_TRAIN_NAMED_TENSORS_H_
 #define MAMMOVL_TRAIN_NAMED_TENSORS_H_
 
+#include <ATen/core/Tensor.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 namespace mammovl::train {
 

@@ -1,11 +1,11 @@
 #include "train/optimizer.h"
 
+#include <ATen/ATen.h>
+
 #include <cmath>
 #include <map>
 #include <set>
 #include <utility>
-
-#include <ATen/ATen.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
@@ -21,10 +21,25 @@ namespace {
 // wte/wpe, ViT pos_embed/cls_token/register_tokens/mask_token) and
 // temperatures.
 constexpr const char* kStandardNoDecay[] = {
-    "*bias",          "*norm*",       "*Norm*",        "ln_*",          "*.ln_*",
-    "*bn*",           "*embeddings.*", "wte.*",        "*.wte.*",       "wpe.*",
-    "*.wpe.*",        "*pos_embed*",  "*cls_token*",   "*register_tokens*", "*mask_token*",
-    "*position_embedding*", "*token_embedding*", "*logit_scale*", "*temperature*",
+    "*bias",
+    "*norm*",
+    "*Norm*",
+    "ln_*",
+    "*.ln_*",
+    "*bn*",
+    "*embeddings.*",
+    "wte.*",
+    "*.wte.*",
+    "wpe.*",
+    "*.wpe.*",
+    "*pos_embed*",
+    "*cls_token*",
+    "*register_tokens*",
+    "*mask_token*",
+    "*position_embedding*",
+    "*token_embedding*",
+    "*logit_scale*",
+    "*temperature*",
 };
 
 // The state of one parameter for one optimiser; undefined tensors until the
@@ -32,7 +47,8 @@ constexpr const char* kStandardNoDecay[] = {
 using SlotState = std::vector<at::Tensor>;
 
 absl::Status LoadSlots(const std::vector<ParamGroup>& groups,
-                       const std::vector<const char*>& slot_names, const NamedTensors& saved,
+                       const std::vector<const char*>& slot_names,
+                       const NamedTensors& saved,
                        std::vector<std::vector<SlotState>>* state) {
   std::map<std::string, at::Tensor> by_name;
   for (const auto& [name, tensor] : saved) by_name[name] = tensor;
@@ -50,15 +66,17 @@ absl::Status LoadSlots(const std::vector<ParamGroup>& groups,
         const bool scalar_slot = std::string(slot_names[s]) == "step";
         if (!scalar_slot && it->second.sizes() != param.sizes()) {
           return absl::InvalidArgumentError(absl::StrCat(
-              "optimizer state '", key, "' has shape ", c10::str(it->second.sizes()),
-              " but the parameter has shape ", c10::str(param.sizes())));
+              "optimizer state '", key, "' has shape ",
+              c10::str(it->second.sizes()), " but the parameter has shape ",
+              c10::str(param.sizes())));
         }
-        slots[s] = it->second.to(scalar_slot ? at::kFloat : param.scalar_type()).clone();
+        slots[s] = it->second.to(scalar_slot ? at::kFloat : param.scalar_type())
+                       .clone();
       }
       if (present != 0 && present != slot_names.size()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("optimizer state for '", name, "' is incomplete (", present, " of ",
-                         slot_names.size(), " slots)"));
+            absl::StrCat("optimizer state for '", name, "' is incomplete (",
+                         present, " of ", slot_names.size(), " slots)"));
       }
       if (present == 0) slots.assign(slot_names.size(), at::Tensor());
       used += present;
@@ -69,15 +87,17 @@ absl::Status LoadSlots(const std::vector<ParamGroup>& groups,
     std::set<std::string> expected;
     for (const ParamGroup& group : groups) {
       for (const auto& [name, param] : group.params) {
-        for (const char* slot : slot_names) expected.insert(absl::StrCat(name, "/", slot));
+        for (const char* slot : slot_names)
+          expected.insert(absl::StrCat(name, "/", slot));
       }
     }
     for (const auto& [name, tensor] : saved) {
       if (expected.count(name) == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "optimizer state has '", name,
-            "', which does not belong to a trained parameter (was the model or the freeze "
-            "list changed?)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("optimizer state has '", name,
+                         "', which does not belong to a trained parameter (was "
+                         "the model or the freeze "
+                         "list changed?)"));
       }
     }
   }
@@ -94,8 +114,9 @@ NamedTensors SlotTensors(const std::vector<ParamGroup>& groups,
       const SlotState& slots = state[g][i];
       for (size_t s = 0; s < slot_names.size(); ++s) {
         if (slots[s].defined()) {
-          out.emplace_back(absl::StrCat(groups[g].params[i].first, "/", slot_names[s]),
-                           slots[s]);
+          out.emplace_back(
+              absl::StrCat(groups[g].params[i].first, "/", slot_names[s]),
+              slots[s]);
         }
       }
     }
@@ -103,8 +124,8 @@ NamedTensors SlotTensors(const std::vector<ParamGroup>& groups,
   return out;
 }
 
-std::vector<std::vector<SlotState>> EmptyState(const std::vector<ParamGroup>& groups,
-                                               size_t slots) {
+std::vector<std::vector<SlotState>> EmptyState(
+    const std::vector<ParamGroup>& groups, size_t slots) {
   std::vector<std::vector<SlotState>> state(groups.size());
   for (size_t g = 0; g < groups.size(); ++g) {
     state[g].assign(groups[g].params.size(), SlotState(slots));
@@ -112,14 +133,36 @@ std::vector<std::vector<SlotState>> EmptyState(const std::vector<ParamGroup>& gr
   return state;
 }
 
+// An optimiser whose state is a fixed list of named slots per parameter.
+class SlotOptimizer : public Optimizer {
+ public:
+  NamedTensors StateTensors() const override {
+    return SlotTensors(groups_, slots_, state_);
+  }
+
+  absl::Status LoadStateTensors(const NamedTensors& saved) override {
+    return core::RunTorch("loading optimizer state", [&] {
+      return LoadSlots(groups_, slots_, saved, &state_);
+    });
+  }
+
+ protected:
+  SlotOptimizer(std::vector<ParamGroup> groups, std::vector<const char*> slots)
+      : Optimizer(std::move(groups)), slots_(std::move(slots)) {
+    state_ = EmptyState(groups_, slots_.size());
+  }
+
+  const std::vector<const char*> slots_;
+  std::vector<std::vector<SlotState>> state_;
+};
+
 // torch.optim.AdamW, `_single_tensor_adamw` with amsgrad, maximize and
 // capturable off.
-class AdamW : public Optimizer {
+class AdamW : public SlotOptimizer {
  public:
   AdamW(const AdamWConfig& config, std::vector<ParamGroup> groups)
-      : Optimizer(std::move(groups)), config_(config) {
-    state_ = EmptyState(groups_, kSlots.size());
-  }
+      : SlotOptimizer(std::move(groups), {"step", "exp_avg", "exp_avg_sq"}),
+        config_(config) {}
 
   absl::Status Step(double lr) override {
     return core::RunTorch("AdamW step", [&] {
@@ -150,33 +193,24 @@ class AdamW : public Optimizer {
           const double bias_correction2 = 1 - std::pow(beta2, step);
           const double step_size = lr / bias_correction1;
           const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-          const at::Tensor denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(config_.eps());
+          const at::Tensor denom =
+              (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(config_.eps());
           param.addcdiv_(exp_avg, denom, -step_size);
         }
       }
     });
   }
 
-  NamedTensors StateTensors() const override { return SlotTensors(groups_, kSlots, state_); }
-
-  absl::Status LoadStateTensors(const NamedTensors& saved) override {
-    return core::RunTorch("loading AdamW state",
-                          [&] { return LoadSlots(groups_, kSlots, saved, &state_); });
-  }
-
  private:
-  inline static const std::vector<const char*> kSlots = {"step", "exp_avg", "exp_avg_sq"};
   AdamWConfig config_;
-  std::vector<std::vector<SlotState>> state_;
 };
 
 // torch.optim.SGD, `_single_tensor_sgd` with maximize off.
-class Sgd : public Optimizer {
+class Sgd : public SlotOptimizer {
  public:
   Sgd(const SgdConfig& config, std::vector<ParamGroup> groups)
-      : Optimizer(std::move(groups)), config_(config) {
-    state_ = EmptyState(groups_, kSlots.size());
-  }
+      : SlotOptimizer(std::move(groups), {"momentum_buffer"}),
+        config_(config) {}
 
   absl::Status Step(double lr) override {
     return core::RunTorch("SGD step", [&] {
@@ -204,20 +238,12 @@ class Sgd : public Optimizer {
     });
   }
 
-  NamedTensors StateTensors() const override { return SlotTensors(groups_, kSlots, state_); }
-
-  absl::Status LoadStateTensors(const NamedTensors& saved) override {
-    return core::RunTorch("loading SGD state",
-                          [&] { return LoadSlots(groups_, kSlots, saved, &state_); });
-  }
-
  private:
-  inline static const std::vector<const char*> kSlots = {"momentum_buffer"};
   SgdConfig config_;
-  std::vector<std::vector<SlotState>> state_;
 };
 
-absl::Status CheckRange(bool ok, absl::string_view field, double value, absl::string_view range) {
+absl::Status CheckRange(bool ok, absl::string_view field, double value,
+                        absl::string_view range) {
   if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat(field, " must be ", range, " (got ", value, ")"));
@@ -230,35 +256,38 @@ bool IsStandardNoDecay(const std::string& name, int64_t dim) {
   static const std::vector<NamePattern>* const kPatterns = [] {
     auto* patterns = new std::vector<NamePattern>();
     for (const char* glob : kStandardNoDecay) {
-      patterns->push_back(*NamePattern::Parse(glob, "standard no-decay patterns"));
+      patterns->push_back(
+          *NamePattern::Parse(glob, "standard no-decay patterns"));
     }
     return patterns;
   }();
   return MatchesAny(*kPatterns, name);
 }
 
-absl::StatusOr<std::vector<ParamGroup>> MakeParamGroups(const NamedTensors& trainable,
-                                                         const TrainConfig& config) {
+absl::StatusOr<std::vector<ParamGroup>> MakeParamGroups(
+    const NamedTensors& trainable, const TrainConfig& config) {
   const WeightDecayGroupsConfig& wd = config.weight_decay_groups();
-  MVL_ASSIGN_OR_RETURN(
-      const std::vector<NamePattern> extra,
-      ParseNamePatterns({wd.extra_no_decay().begin(), wd.extra_no_decay().end()},
-                        "weight_decay_groups.extra_no_decay"));
+  MVL_ASSIGN_OR_RETURN(const std::vector<NamePattern> extra,
+                       ParseNamePatterns({wd.extra_no_decay().begin(),
+                                          wd.extra_no_decay().end()},
+                                         "weight_decay_groups.extra_no_decay"));
   if (wd.policy() == WeightDecayGroupsConfig::POLICY_UNSPECIFIED) {
     return absl::InvalidArgumentError("weight_decay_groups.policy must be set");
   }
-  const double weight_decay =
-      config.has_sgd() ? config.sgd().weight_decay() : config.adamw().weight_decay();
+  const double weight_decay = config.has_sgd() ? config.sgd().weight_decay()
+                                               : config.adamw().weight_decay();
   ParamGroup decay{"decay", {}, weight_decay};
   ParamGroup no_decay{"no_decay", {}, 0.0};
   std::set<std::string> seen;
   for (const auto& [name, tensor] : trainable) {
     if (!seen.insert(name).second) {
-      return absl::InvalidArgumentError(absl::StrCat("parameter name '", name, "' appears twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("parameter name '", name, "' appears twice"));
     }
     const bool exempt =
         MatchesAny(extra, name) ||
-        (wd.policy() == WeightDecayGroupsConfig::EXCLUDE_BIAS_NORM_EMBEDDING_TEMPERATURE &&
+        (wd.policy() ==
+             WeightDecayGroupsConfig::EXCLUDE_BIAS_NORM_EMBEDDING_TEMPERATURE &&
          IsStandardNoDecay(name, tensor.dim()));
     (exempt ? no_decay : decay).params.emplace_back(name, tensor);
   }
@@ -280,26 +309,28 @@ absl::Status ValidateOptimizerConfig(const TrainConfig& config) {
   if (config.has_sgd()) {
     const SgdConfig& c = config.sgd();
     MVL_RETURN_IF_ERROR(CheckRange(c.lr() > 0, "sgd.lr", c.lr(), "> 0"));
-    MVL_RETURN_IF_ERROR(
-        CheckRange(c.momentum() >= 0 && c.momentum() < 1, "sgd.momentum", c.momentum(), "in [0, 1)"));
-    MVL_RETURN_IF_ERROR(CheckRange(c.dampening() >= 0 && c.dampening() < 1, "sgd.dampening",
-                                   c.dampening(), "in [0, 1)"));
-    MVL_RETURN_IF_ERROR(
-        CheckRange(c.weight_decay() >= 0, "sgd.weight_decay", c.weight_decay(), ">= 0"));
+    MVL_RETURN_IF_ERROR(CheckRange(c.momentum() >= 0 && c.momentum() < 1,
+                                   "sgd.momentum", c.momentum(), "in [0, 1)"));
+    MVL_RETURN_IF_ERROR(CheckRange(c.dampening() >= 0 && c.dampening() < 1,
+                                   "sgd.dampening", c.dampening(),
+                                   "in [0, 1)"));
+    MVL_RETURN_IF_ERROR(CheckRange(c.weight_decay() >= 0, "sgd.weight_decay",
+                                   c.weight_decay(), ">= 0"));
     if (c.nesterov() && (c.momentum() <= 0 || c.dampening() != 0)) {
-      return absl::InvalidArgumentError("sgd.nesterov needs momentum > 0 and dampening 0");
+      return absl::InvalidArgumentError(
+          "sgd.nesterov needs momentum > 0 and dampening 0");
     }
     return absl::OkStatus();
   }
   const AdamWConfig& c = config.adamw();
   MVL_RETURN_IF_ERROR(CheckRange(c.lr() > 0, "adamw.lr", c.lr(), "> 0"));
-  MVL_RETURN_IF_ERROR(
-      CheckRange(c.beta1() >= 0 && c.beta1() < 1, "adamw.beta1", c.beta1(), "in [0, 1)"));
-  MVL_RETURN_IF_ERROR(
-      CheckRange(c.beta2() >= 0 && c.beta2() < 1, "adamw.beta2", c.beta2(), "in [0, 1)"));
+  MVL_RETURN_IF_ERROR(CheckRange(c.beta1() >= 0 && c.beta1() < 1, "adamw.beta1",
+                                 c.beta1(), "in [0, 1)"));
+  MVL_RETURN_IF_ERROR(CheckRange(c.beta2() >= 0 && c.beta2() < 1, "adamw.beta2",
+                                 c.beta2(), "in [0, 1)"));
   MVL_RETURN_IF_ERROR(CheckRange(c.eps() > 0, "adamw.eps", c.eps(), "> 0"));
-  MVL_RETURN_IF_ERROR(
-      CheckRange(c.weight_decay() >= 0, "adamw.weight_decay", c.weight_decay(), ">= 0"));
+  MVL_RETURN_IF_ERROR(CheckRange(c.weight_decay() >= 0, "adamw.weight_decay",
+                                 c.weight_decay(), ">= 0"));
   return absl::OkStatus();
 }
 
@@ -307,14 +338,17 @@ double OptimizerBaseLr(const TrainConfig& config) {
   return config.has_sgd() ? config.sgd().lr() : config.adamw().lr();
 }
 
-absl::StatusOr<std::unique_ptr<Optimizer>> BuildOptimizer(const TrainConfig& config,
-                                                          std::vector<ParamGroup> groups) {
+absl::StatusOr<std::unique_ptr<Optimizer>> BuildOptimizer(
+    const TrainConfig& config, std::vector<ParamGroup> groups) {
   MVL_RETURN_IF_ERROR(ValidateOptimizerConfig(config));
-  if (config.has_sgd()) return std::unique_ptr<Optimizer>(new Sgd(config.sgd(), std::move(groups)));
-  return std::unique_ptr<Optimizer>(new AdamW(config.adamw(), std::move(groups)));
+  if (config.has_sgd())
+    return std::unique_ptr<Optimizer>(new Sgd(config.sgd(), std::move(groups)));
+  return std::unique_ptr<Optimizer>(
+      new AdamW(config.adamw(), std::move(groups)));
 }
 
-absl::StatusOr<double> ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm) {
+absl::StatusOr<double> ClipGradNorm(const std::vector<at::Tensor>& params,
+                                    double max_norm) {
   return core::RunTorch("clipping gradients", [&]() -> double {
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> grads;
@@ -333,14 +367,16 @@ absl::StatusOr<double> ClipGradNorm(const std::vector<at::Tensor>& params, doubl
     const at::Tensor total = at::norm(stacked, 2.0, {0}, /*keepdim=*/false);
     if (max_norm > 0) {
       // Python's `max_norm / tensor` is `tensor.reciprocal() * max_norm`.
-      const at::Tensor coef = ((total + 1e-6).reciprocal() * max_norm).clamp_max(1.0);
+      const at::Tensor coef =
+          ((total + 1e-6).reciprocal() * max_norm).clamp_max(1.0);
       for (at::Tensor& g : grads) g.mul_(coef);
     }
     return total.item<double>();
   });
 }
 
-WeightEma::WeightEma(const NamedTensors& tensors, double decay, int64_t start_step)
+WeightEma::WeightEma(const NamedTensors& tensors, double decay,
+                     int64_t start_step)
     : decay_(decay), start_step_(start_step) {
   for (const auto& [name, tensor] : tensors) {
     shadow_.emplace_back(name, tensor.detach().clone());
@@ -366,12 +402,13 @@ absl::Status WeightEma::Load(const NamedTensors& saved) {
   for (auto& [name, shadow] : shadow_) {
     auto it = by_name.find(name);
     if (it == by_name.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("EMA weights lack '", name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("EMA weights lack '", name, "'"));
     }
     if (it->second.sizes() != shadow.sizes()) {
-      return absl::InvalidArgumentError(absl::StrCat("EMA weight '", name, "' has shape ",
-                                                     c10::str(it->second.sizes()), ", expected ",
-                                                     c10::str(shadow.sizes())));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "EMA weight '", name, "' has shape ", c10::str(it->second.sizes()),
+          ", expected ", c10::str(shadow.sizes())));
     }
     MVL_RETURN_IF_ERROR(core::RunTorch("loading EMA weights", [&] {
       at::NoGradGuard no_grad;

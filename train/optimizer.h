@@ -16,11 +16,11 @@
 #ifndef MAMMOVL_TRAIN_OPTIMIZER_H_
 #define MAMMOVL_TRAIN_OPTIMIZER_H_
 
+#include <ATen/core/Tensor.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,8 +41,8 @@ struct ParamGroup {
 // `config.weight_decay_groups()`; empty groups are dropped. Parameter order is
 // kept within each group. InvalidArgument for a bad pattern or a duplicate
 // name.
-absl::StatusOr<std::vector<ParamGroup>> MakeParamGroups(const NamedTensors& trainable,
-                                                         const TrainConfig& config);
+absl::StatusOr<std::vector<ParamGroup>> MakeParamGroups(
+    const NamedTensors& trainable, const TrainConfig& config);
 
 // True if the standard policy (EXCLUDE_BIAS_NORM_EMBEDDING_TEMPERATURE)
 // exempts a parameter with this name and number of dimensions from decay.
@@ -72,7 +72,8 @@ class Optimizer {
   const std::vector<ParamGroup>& groups() const { return groups_; }
 
  protected:
-  explicit Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {}
+  explicit Optimizer(std::vector<ParamGroup> groups)
+      : groups_(std::move(groups)) {}
   std::vector<ParamGroup> groups_;
 };
 
@@ -84,15 +85,16 @@ absl::Status ValidateOptimizerConfig(const TrainConfig& config);
 double OptimizerBaseLr(const TrainConfig& config);
 
 // Builds AdamW (also when no optimiser is set) or SGD over `groups`.
-absl::StatusOr<std::unique_ptr<Optimizer>> BuildOptimizer(const TrainConfig& config,
-                                                          std::vector<ParamGroup> groups);
+absl::StatusOr<std::unique_ptr<Optimizer>> BuildOptimizer(
+    const TrainConfig& config, std::vector<ParamGroup> groups);
 
 // Scales the gradients of `params` so that their global L2 norm is at most
 // `max_norm` (> 0), exactly as torch.nn.utils.clip_grad_norm_ (coefficient
 // max_norm / (norm + 1e-6), clamped to 1). With max_norm <= 0 only measures.
 // Returns the norm before clipping (NaN/Inf if a gradient is not finite).
 // Parameters without a gradient are skipped.
-absl::StatusOr<double> ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm);
+absl::StatusOr<double> ClipGradNorm(const std::vector<at::Tensor>& params,
+                                    double max_norm);
 
 // Exponential moving average of weights: after `Update`,
 // shadow = decay * shadow + (1 - decay) * weight (a plain copy before

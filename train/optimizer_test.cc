@@ -1,9 +1,9 @@
 #include "train/optimizer.h"
 
+#include <ATen/ATen.h>
+
 #include <string>
 #include <vector>
-
-#include <ATen/ATen.h>
 
 #include "core/npy.h"
 #include "core/proto_config.h"
@@ -103,7 +103,8 @@ TEST(ParamGroupsTest, StandardPolicyExemptsBiasNormEmbeddingsAndTemperatures) {
   ASSERT_EQ(groups.size(), 2u);
   EXPECT_EQ(groups[0].name, "decay");
   EXPECT_DOUBLE_EQ(groups[0].weight_decay, 0.01);
-  EXPECT_THAT(Names(groups[0]), ElementsAre("vision.blocks.0.attn.qkv.weight", "proj.weight"));
+  EXPECT_THAT(Names(groups[0]),
+              ElementsAre("vision.blocks.0.attn.qkv.weight", "proj.weight"));
   EXPECT_EQ(groups[1].name, "no_decay");
   EXPECT_EQ(groups[1].weight_decay, 0.0);
   EXPECT_EQ(groups[1].params.size(), params.size() - 2);
@@ -114,16 +115,18 @@ TEST(ParamGroupsTest, DecayAllAndExtraPatterns) {
                                {"a.bias", at::zeros({2})},
                                {"head.weight", at::zeros({2, 2})}};
   MVL_ASSERT_OK_AND_ASSIGN(
-      auto all, MakeParamGroups(params, ParseConfig("weight_decay_groups { policy: DECAY_ALL }")));
+      auto all,
+      MakeParamGroups(
+          params, ParseConfig("weight_decay_groups { policy: DECAY_ALL }")));
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].params.size(), 3u);
   MVL_ASSERT_OK_AND_ASSIGN(
       auto extra,
       MakeParamGroups(params, ParseConfig(R"pb(adamw { weight_decay: 0.1 }
-                                              weight_decay_groups {
-                                                policy: DECAY_ALL
-                                                extra_no_decay: "head.*"
-                                              })pb")));
+                                               weight_decay_groups {
+                                                 policy: DECAY_ALL
+                                                 extra_no_decay: "head.*"
+                                               })pb")));
   ASSERT_EQ(extra.size(), 2u);
   EXPECT_THAT(Names(extra[0]), ElementsAre("a.weight", "a.bias"));
   EXPECT_DOUBLE_EQ(extra[0].weight_decay, 0.1);
@@ -131,18 +134,26 @@ TEST(ParamGroupsTest, DecayAllAndExtraPatterns) {
 }
 
 TEST(ParamGroupsTest, RejectsDuplicatesAndBadPatterns) {
-  EXPECT_THAT(MakeParamGroups({{"a", at::zeros({2})}, {"a", at::zeros({2})}}, TrainConfig()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("appears twice")));
   EXPECT_THAT(
-      MakeParamGroups({}, ParseConfig(R"pb(weight_decay_groups { extra_no_decay: "re:(" })pb")),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("weight_decay_groups.extra_no_decay[0]")));
+      MakeParamGroups({{"a", at::zeros({2})}, {"a", at::zeros({2})}},
+                      TrainConfig()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("appears twice")));
+  EXPECT_THAT(MakeParamGroups({}, ParseConfig(R"pb(weight_decay_groups {
+                                                     extra_no_decay: "re:("
+                                                   })pb")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("weight_decay_groups.extra_no_decay[0]")));
 }
 
 TEST(OptimizerTest, AdamWMatchesTorch) {
   // fc.weight decays (0.1), fc.bias (1-D) does not, as in the fixture.
-  Replay r = RunFixture(ParseConfig(R"pb(adamw { lr: 1e-3 beta1: 0.9 beta2: 0.98 eps: 1e-6
-                                                 weight_decay: 0.1 })pb"));
+  Replay r = RunFixture(ParseConfig(R"pb(adamw {
+                                           lr: 1e-3
+                                           beta1: 0.9
+                                           beta2: 0.98
+                                           eps: 1e-6
+                                           weight_decay: 0.1
+                                         })pb"));
   EXPECT_LE(MaxDiff(r.w, Golden("adamw_w")), 0);
   EXPECT_LE(MaxDiff(r.b, Golden("adamw_b")), 0);
   // Bitwise equal: the same ATen kernels in the same order as PyTorch.
@@ -160,14 +171,14 @@ TEST(OptimizerTest, AdamWMatchesTorch) {
 }
 
 TEST(OptimizerTest, SgdMomentumAndNesterovMatchTorch) {
-  Replay m = RunFixture(ParseConfig(R"pb(sgd { lr: 1e-3 momentum: 0.9 dampening: 0.1
-                                               weight_decay: 0.01 }
-                                         weight_decay_groups { policy: DECAY_ALL })pb"));
+  Replay m = RunFixture(ParseConfig(
+      R"pb(sgd { lr: 1e-3 momentum: 0.9 dampening: 0.1 weight_decay: 0.01 }
+           weight_decay_groups { policy: DECAY_ALL })pb"));
   EXPECT_LE(MaxDiff(m.w, Golden("sgd_momentum_w")), 0);
   EXPECT_LE(MaxDiff(m.b, Golden("sgd_momentum_b")), 0);
-  Replay n = RunFixture(ParseConfig(R"pb(sgd { lr: 1e-3 momentum: 0.9 nesterov: true
-                                               weight_decay: 0.01 }
-                                         weight_decay_groups { policy: DECAY_ALL })pb"));
+  Replay n = RunFixture(ParseConfig(
+      R"pb(sgd { lr: 1e-3 momentum: 0.9 nesterov: true weight_decay: 0.01 }
+           weight_decay_groups { policy: DECAY_ALL })pb"));
   EXPECT_LE(MaxDiff(n.w, Golden("sgd_nesterov_w")), 0);
   EXPECT_LE(MaxDiff(n.b, Golden("sgd_nesterov_b")), 0);
 }
@@ -189,7 +200,8 @@ TEST(OptimizerTest, StateRoundTripContinuesIdentically) {
     if (t == 2) {
       // Save o2's state (copies), build a fresh optimiser, load.
       NamedTensors saved;
-      for (const auto& [name, tensor] : o2->StateTensors()) saved.emplace_back(name, tensor.clone());
+      for (const auto& [name, tensor] : o2->StateTensors())
+        saved.emplace_back(name, tensor.clone());
       o2 = *BuildOptimizer(config, *MakeParamGroups({{"w", p2}}, config));
       MVL_ASSERT_OK(o2->LoadStateTensors(saved));
     }
@@ -202,24 +214,32 @@ TEST(OptimizerTest, StateRoundTripContinuesIdentically) {
 TEST(OptimizerTest, LoadRejectsMismatchedState) {
   const TrainConfig config;
   at::Tensor w = at::zeros({3}).set_requires_grad(true);
-  MVL_ASSERT_OK_AND_ASSIGN(auto optimizer, BuildOptimizer(config, *MakeParamGroups({{"w", w}}, config)));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      auto optimizer,
+      BuildOptimizer(config, *MakeParamGroups({{"w", w}}, config)));
   EXPECT_THAT(optimizer->LoadStateTensors({{"w/step", at::ones({})},
                                            {"w/exp_avg", at::zeros({4})},
                                            {"w/exp_avg_sq", at::zeros({4})}}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'w/exp_avg' has shape")));
-  EXPECT_THAT(optimizer->LoadStateTensors({{"w/step", at::ones({})}}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("incomplete")));
-  EXPECT_THAT(optimizer->LoadStateTensors({{"other/step", at::ones({})}}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'other/step'")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("'w/exp_avg' has shape")));
+  EXPECT_THAT(
+      optimizer->LoadStateTensors({{"w/step", at::ones({})}}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("incomplete")));
+  EXPECT_THAT(
+      optimizer->LoadStateTensors({{"other/step", at::ones({})}}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'other/step'")));
 }
 
 TEST(OptimizerTest, ValidatesHyperParameters) {
-  EXPECT_THAT(BuildOptimizer(ParseConfig("adamw { beta2: 1.0 }"), {}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("adamw.beta2")));
-  EXPECT_THAT(BuildOptimizer(ParseConfig("sgd { lr: -1 }"), {}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sgd.lr")));
-  EXPECT_THAT(BuildOptimizer(ParseConfig("sgd { momentum: 0 nesterov: true }"), {}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nesterov")));
+  EXPECT_THAT(
+      BuildOptimizer(ParseConfig("adamw { beta2: 1.0 }"), {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("adamw.beta2")));
+  EXPECT_THAT(
+      BuildOptimizer(ParseConfig("sgd { lr: -1 }"), {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sgd.lr")));
+  EXPECT_THAT(
+      BuildOptimizer(ParseConfig("sgd { momentum: 0 nesterov: true }"), {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nesterov")));
 }
 
 TEST(ClipGradNormTest, MatchesTorch) {
@@ -238,7 +258,8 @@ TEST(ClipGradNormTest, MatchesTorch) {
 
 TEST(ClipGradNormTest, ReportsNonFiniteNorm) {
   at::Tensor w = at::zeros({2}).set_requires_grad(true);
-  w.mutable_grad() = at::tensor({1.0f, std::numeric_limits<float>::quiet_NaN()});
+  w.mutable_grad() =
+      at::tensor({1.0f, std::numeric_limits<float>::quiet_NaN()});
   MVL_ASSERT_OK_AND_ASSIGN(double norm, ClipGradNorm({w}, 0));
   EXPECT_TRUE(std::isnan(norm));
 }

@@ -29,12 +29,13 @@ using LrSchedule = std::function<double(int64_t step)>;
 
 // Checks `config` against the run length; errors are InvalidArgument naming
 // the field, e.g. "schedule.warmup_cosine.warmup_steps must be < cycle length".
-absl::Status ValidateScheduleConfig(const ScheduleConfig& config, int64_t max_steps);
+absl::Status ValidateScheduleConfig(const ScheduleConfig& config,
+                                    int64_t max_steps);
 
 // Builds the schedule with peak learning rate `base_lr` (the optimiser's lr)
 // for a run of `max_steps` optimiser steps. Validates first.
-absl::StatusOr<LrSchedule> BuildLrSchedule(const ScheduleConfig& config, double base_lr,
-                                           int64_t max_steps);
+absl::StatusOr<LrSchedule> BuildLrSchedule(const ScheduleConfig& config,
+                                           double base_lr, int64_t max_steps);
 
 }  // namespace mammovl::train
 

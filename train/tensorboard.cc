@@ -20,30 +20,35 @@ std::array<uint32_t, 256> MakeCrcTable() {
   std::array<uint32_t, 256> table{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;  // reflected Castagnoli
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;  // reflected Castagnoli
     table[i] = c;
   }
   return table;
 }
 
 void PutLittleEndian(uint64_t value, int bytes, std::string* out) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  for (int i = 0; i < bytes; ++i)
+    out->push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
 uint64_t GetLittleEndian(const char* p, int bytes) {
   uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value |= uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  for (int i = 0; i < bytes; ++i)
+    value |= uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
   return value;
 }
 
 double UnixSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 std::string HostName() {
   char name[256] = {0};
-  if (::gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  if (::gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0')
+    return "localhost";
   return name;
 }
 
@@ -52,7 +57,8 @@ std::string HostName() {
 uint32_t Crc32c(absl::string_view data) {
   static const std::array<uint32_t, 256> kTable = MakeCrcTable();
   uint32_t crc = 0xffffffffu;
-  for (unsigned char byte : data) crc = kTable[(crc ^ byte) & 0xff] ^ (crc >> 8);
+  for (unsigned char byte : data)
+    crc = kTable[(crc ^ byte) & 0xff] ^ (crc >> 8);
   return crc ^ 0xffffffffu;
 }
 
@@ -71,22 +77,25 @@ std::string FrameRecord(absl::string_view data) {
   return record;
 }
 
-absl::StatusOr<std::unique_ptr<EventWriter>> EventWriter::Create(absl::string_view dir,
-                                                                 Options options) {
+absl::StatusOr<std::unique_ptr<EventWriter>> EventWriter::Create(
+    absl::string_view dir, Options options) {
   if (!options.clock) options.clock = UnixSeconds;
   if (options.hostname.empty()) options.hostname = HostName();
   MVL_RETURN_IF_ERROR(core::MakeDirectories(dir));
   const double now = options.clock();
-  const std::string base = absl::StrCat(dir, "/events.out.tfevents.",
-                                        static_cast<int64_t>(now), ".", options.hostname);
+  const std::string base =
+      absl::StrCat(dir, "/events.out.tfevents.", static_cast<int64_t>(now), ".",
+                   options.hostname);
   std::string path = base;
-  for (int i = 1; core::PathExists(path); ++i) path = absl::StrCat(base, ".", i);
+  for (int i = 1; core::PathExists(path); ++i)
+    path = absl::StrCat(base, ".", i);
   std::FILE* file = std::fopen(path.c_str(), "wbx");
   if (file == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("cannot create event file ", path, ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("cannot create event file ", path,
+                                            ": ", std::strerror(errno)));
   }
-  std::unique_ptr<EventWriter> writer(new EventWriter(path, file, std::move(options)));
+  std::unique_ptr<EventWriter> writer(
+      new EventWriter(path, file, std::move(options)));
   tensorboard::Event version;
   version.set_file_version("brain.Event:2");
   MVL_RETURN_IF_ERROR(writer->Write(version));
@@ -102,14 +111,14 @@ absl::Status EventWriter::Write(tensorboard::Event& event) {
   const std::string record = FrameRecord(event.SerializeAsString());
   if (std::fwrite(record.data(), 1, record.size(), file_) != record.size() ||
       std::fflush(file_) != 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot write event file ", path_, ": ", std::strerror(errno)));
+    return absl::InternalError(absl::StrCat("cannot write event file ", path_,
+                                            ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
 
-absl::Status EventWriter::AddScalars(const std::vector<std::pair<std::string, double>>& values,
-                                     int64_t step) {
+absl::Status EventWriter::AddScalars(
+    const std::vector<std::pair<std::string, double>>& values, int64_t step) {
   tensorboard::Event event;
   event.set_step(step);
   for (const auto& [tag, value] : values) {
@@ -120,7 +129,8 @@ absl::Status EventWriter::AddScalars(const std::vector<std::pair<std::string, do
   return Write(event);
 }
 
-absl::Status EventWriter::AddText(absl::string_view tag, absl::string_view text, int64_t step) {
+absl::Status EventWriter::AddText(absl::string_view tag, absl::string_view text,
+                                  int64_t step) {
   tensorboard::Event event;
   event.set_step(step);
   tensorboard::Summary::Value* v = event.mutable_summary()->add_value();
@@ -153,17 +163,19 @@ absl::StatusOr<EventFile> ReadEventFile(absl::string_view path) {
     const uint64_t length = GetLittleEndian(header, 8);
     if (static_cast<uint32_t>(GetLittleEndian(header + 8, 4)) !=
         MaskedCrc32c(absl::string_view(header, 8))) {
-      return absl::DataLossError(
-          absl::StrCat(path, ": record at byte ", offset, " has a bad length CRC"));
+      return absl::DataLossError(absl::StrCat(path, ": record at byte ", offset,
+                                              " has a bad length CRC"));
     }
-    if (length > bytes.size() - offset - 12 || bytes.size() - offset - 12 - length < 4) {
+    if (length > bytes.size() - offset - 12 ||
+        bytes.size() - offset - 12 - length < 4) {
       file.truncated = true;
       break;
     }
     const absl::string_view data(header + 12, length);
-    if (static_cast<uint32_t>(GetLittleEndian(header + 12 + length, 4)) != MaskedCrc32c(data)) {
-      return absl::DataLossError(
-          absl::StrCat(path, ": record at byte ", offset, " has a bad data CRC"));
+    if (static_cast<uint32_t>(GetLittleEndian(header + 12 + length, 4)) !=
+        MaskedCrc32c(data)) {
+      return absl::DataLossError(absl::StrCat(path, ": record at byte ", offset,
+                                              " has a bad data CRC"));
     }
     tensorboard::Event event;
     if (!event.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
@@ -182,8 +194,10 @@ absl::StatusOr<std::vector<ScalarPoint>> ReadScalars(absl::string_view path) {
   for (const tensorboard::Event& event : file.events) {
     if (!event.has_summary()) continue;
     for (const tensorboard::Summary::Value& value : event.summary().value()) {
-      if (value.value_case() != tensorboard::Summary::Value::kSimpleValue) continue;
-      points.push_back({value.tag(), event.step(), event.wall_time(), value.simple_value()});
+      if (value.value_case() != tensorboard::Summary::Value::kSimpleValue)
+        continue;
+      points.push_back(
+          {value.tag(), event.step(), event.wall_time(), value.simple_value()});
     }
   }
   return points;

@@ -1,7 +1,8 @@
 // TensorBoard event files, written and read without TensorFlow or Python.
 //
 // An event file is a TFRecord file: each record is
-//   uint64 length | uint32 masked_crc32c(length) | data | uint32 masked_crc32c(data)
+//   uint64 length | uint32 masked_crc32c(length) | data | uint32
+//   masked_crc32c(data)
 // (little-endian; mask(c) = ((c >> 15) | (c << 17)) + 0xa282ead8), and each
 // record's data is a serialized `Event` (train/tensorboard_event.proto, the
 // field-compatible subset of TensorFlow's). The first record holds
@@ -9,9 +10,10 @@
 // `events.out.tfevents.<unix seconds>.<hostname>` so TensorBoard finds them.
 //
 // Example:
-//   MVL_ASSIGN_OR_RETURN(auto writer, EventWriter::Create(run_dir + "/tensorboard"));
-//   MVL_RETURN_IF_ERROR(writer->AddScalars({{"loss", 0.7}, {"lr", 1e-4}}, step));
-//   MVL_ASSIGN_OR_RETURN(auto scalars, ReadScalars(writer->path()));
+//   MVL_ASSIGN_OR_RETURN(auto writer, EventWriter::Create(run_dir +
+//   "/tensorboard")); MVL_RETURN_IF_ERROR(writer->AddScalars({{"loss", 0.7},
+//   {"lr", 1e-4}}, step)); MVL_ASSIGN_OR_RETURN(auto scalars,
+//   ReadScalars(writer->path()));
 #ifndef MAMMOVL_TRAIN_TENSORBOARD_H_
 #define MAMMOVL_TRAIN_TENSORBOARD_H_
 
@@ -49,19 +51,20 @@ class EventWriter {
 
   // Creates `dir` if needed and a new event file in it (a numeric suffix is
   // added if the name is taken), and writes the file-version record.
-  static absl::StatusOr<std::unique_ptr<EventWriter>> Create(absl::string_view dir,
-                                                             Options options = {});
+  static absl::StatusOr<std::unique_ptr<EventWriter>> Create(
+      absl::string_view dir, Options options = {});
   ~EventWriter();
 
   // Writes one event with one scalar value per (tag, value) pair. Flushed to
   // the OS before returning, so TensorBoard sees it while training runs.
-  absl::Status AddScalars(const std::vector<std::pair<std::string, double>>& values,
-                          int64_t step);
+  absl::Status AddScalars(
+      const std::vector<std::pair<std::string, double>>& values, int64_t step);
   absl::Status AddScalar(absl::string_view tag, double value, int64_t step) {
     return AddScalars({{std::string(tag), value}}, step);
   }
   // Writes `text` for TensorBoard's text plugin (e.g. the effective config).
-  absl::Status AddText(absl::string_view tag, absl::string_view text, int64_t step);
+  absl::Status AddText(absl::string_view tag, absl::string_view text,
+                       int64_t step);
   // Writes a SessionLog START at `step`: TensorBoard then drops events of
   // older files in the same folder from that step on (a resumed run
   // re-logs them).

@@ -1,15 +1,15 @@
 #include "train/trainer.h"
 
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <glog/logging.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <mutex>
 #include <set>
-
-#include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Parallel.h>
-#include <glog/logging.h>
 
 #include "absl/strings/str_cat.h"
 #include "core/file_io.h"
@@ -22,12 +22,14 @@ namespace mammovl::train {
 namespace {
 
 double Seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 double UnixSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -40,7 +42,8 @@ std::string TorchRngState() {
 
 absl::Status SetTorchRngState(absl::string_view bytes) {
   return core::RunTorch("restoring torch's random generator", [&] {
-    at::Tensor state = at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
+    at::Tensor state =
+        at::empty({static_cast<int64_t>(bytes.size())}, at::kByte);
     std::memcpy(state.data_ptr(), bytes.data(), bytes.size());
     at::Generator generator = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(generator.mutex());
@@ -49,23 +52,30 @@ absl::Status SetTorchRngState(absl::string_view bytes) {
 }
 
 // Every rank's `bytes`, indexed by rank (all ranks get all).
-absl::StatusOr<std::vector<std::string>> GatherBytes(Communicator& comm, const std::string& bytes) {
+absl::StatusOr<std::vector<std::string>> GatherBytes(Communicator& comm,
+                                                     const std::string& bytes) {
   if (comm.world_size() == 1) return std::vector<std::string>{bytes};
-  return core::RunTorch("gathering rank states", [&]() -> absl::StatusOr<std::vector<std::string>> {
-    MVL_ASSIGN_OR_RETURN(
-        const at::Tensor lengths,
-        comm.AllGather(at::full({1}, static_cast<int64_t>(bytes.size()), at::kLong)));
-    const int64_t longest = lengths.max().item<int64_t>();
-    at::Tensor padded = at::zeros({1, std::max<int64_t>(longest, 1)}, at::kByte);
-    if (!bytes.empty()) std::memcpy(padded.data_ptr(), bytes.data(), bytes.size());
-    MVL_ASSIGN_OR_RETURN(const at::Tensor all, comm.AllGather(padded));
-    std::vector<std::string> out;
-    for (int r = 0; r < comm.world_size(); ++r) {
-      const at::Tensor row = all[r].contiguous();
-      out.emplace_back(static_cast<const char*>(row.data_ptr()), lengths[r].item<int64_t>());
-    }
-    return out;
-  });
+  return core::RunTorch(
+      "gathering rank states",
+      [&]() -> absl::StatusOr<std::vector<std::string>> {
+        MVL_ASSIGN_OR_RETURN(
+            const at::Tensor lengths,
+            comm.AllGather(
+                at::full({1}, static_cast<int64_t>(bytes.size()), at::kLong)));
+        const int64_t longest = lengths.max().item<int64_t>();
+        at::Tensor padded =
+            at::zeros({1, std::max<int64_t>(longest, 1)}, at::kByte);
+        if (!bytes.empty())
+          std::memcpy(padded.data_ptr(), bytes.data(), bytes.size());
+        MVL_ASSIGN_OR_RETURN(const at::Tensor all, comm.AllGather(padded));
+        std::vector<std::string> out;
+        for (int r = 0; r < comm.world_size(); ++r) {
+          const at::Tensor row = all[r].contiguous();
+          out.emplace_back(static_cast<const char*>(row.data_ptr()),
+                           lengths[r].item<int64_t>());
+        }
+        return out;
+      });
 }
 
 // Sums of what the steps of one logging window produced.
@@ -86,35 +96,41 @@ absl::Status ValidateTrainConfig(const TrainConfig& config) {
         absl::StrCat("max_steps must be >= 1 (got ", config.max_steps(), ")"));
   }
   if (config.grad_accum_steps() < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("grad_accum_steps must be >= 1 (got ", config.grad_accum_steps(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "grad_accum_steps must be >= 1 (got ", config.grad_accum_steps(), ")"));
   }
   MVL_RETURN_IF_ERROR(ValidateOptimizerConfig(config));
-  MVL_RETURN_IF_ERROR(ValidateScheduleConfig(config.schedule(), config.max_steps()));
+  MVL_RETURN_IF_ERROR(
+      ValidateScheduleConfig(config.schedule(), config.max_steps()));
   MVL_RETURN_IF_ERROR(ValidateDistributedConfig(config.distributed()));
   if (!(config.clip_grad_norm() >= 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("clip_grad_norm must be >= 0 (got ", config.clip_grad_norm(), ")"));
-  }
-  if (!(config.ema().decay() >= 0 && config.ema().decay() < 1) || config.ema().start_step() < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "ema.decay must be in [0, 1) and ema.start_step >= 0 (got ", config.ema().decay(), ", ",
-        config.ema().start_step(), ")"));
+        "clip_grad_norm must be >= 0 (got ", config.clip_grad_norm(), ")"));
+  }
+  if (!(config.ema().decay() >= 0 && config.ema().decay() < 1) ||
+      config.ema().start_step() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ema.decay must be in [0, 1) and ema.start_step >= 0 (got ",
+        config.ema().decay(), ", ", config.ema().start_step(), ")"));
   }
   if (config.nonfinite_guard().max_skipped_steps() < 0) {
-    return absl::InvalidArgumentError("nonfinite_guard.max_skipped_steps must be >= 0");
+    return absl::InvalidArgumentError(
+        "nonfinite_guard.max_skipped_steps must be >= 0");
   }
   switch (config.precision()) {
     case TrainConfig::FP32:
       break;
     case TrainConfig::BF16_AUTOCAST:
       return absl::InvalidArgumentError(
-          "precision BF16_AUTOCAST needs a CUDA device with bf16 support; this build of "
+          "precision BF16_AUTOCAST needs a CUDA device with bf16 support; this "
+          "build of "
           "MammoVL is CPU-only (use FP32)");
     default:
-      return absl::InvalidArgumentError("precision must be FP32 or BF16_AUTOCAST");
+      return absl::InvalidArgumentError(
+          "precision must be FP32 or BF16_AUTOCAST");
   }
-  if (config.checkpoint().every_n_steps() < 0 || config.checkpoint().keep_last() < 0) {
+  if (config.checkpoint().every_n_steps() < 0 ||
+      config.checkpoint().keep_last() < 0) {
     return absl::InvalidArgumentError(
         "checkpoint.every_n_steps and checkpoint.keep_last must be >= 0");
   }
@@ -122,28 +138,32 @@ absl::Status ValidateTrainConfig(const TrainConfig& config) {
     return absl::InvalidArgumentError("checkpoint.subdir must not be empty");
   }
   if (config.logging().every_n_steps() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("logging.every_n_steps must be >= 1 (got ",
-                                                   config.logging().every_n_steps(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("logging.every_n_steps must be >= 1 (got ",
+                     config.logging().every_n_steps(), ")"));
   }
   if (config.num_threads() < 0) {
     return absl::InvalidArgumentError("num_threads must be >= 0");
   }
   MVL_RETURN_IF_ERROR(
-      ParseNamePatterns({config.freeze().begin(), config.freeze().end()}, "freeze").status());
+      ParseNamePatterns({config.freeze().begin(), config.freeze().end()},
+                        "freeze")
+          .status());
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config,
-                                                         NamedTensors parameters,
-                                                         NamedTensors buffers,
-                                                         TrainerOptions options) {
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
+    const TrainConfig& config, NamedTensors parameters, NamedTensors buffers,
+    TrainerOptions options) {
   MVL_RETURN_IF_ERROR(ValidateTrainConfig(config));
-  if (options.run_dir.empty()) return absl::InvalidArgumentError("run_dir must be set");
+  if (options.run_dir.empty())
+    return absl::InvalidArgumentError("run_dir must be set");
   std::unique_ptr<Trainer> trainer(new Trainer());
   Trainer& t = *trainer;
   t.config_ = config;
   t.options_ = std::move(options);
-  if (t.options_.config_text.empty()) t.options_.config_text = core::ToTextProto(config);
+  if (t.options_.config_text.empty())
+    t.options_.config_text = core::ToTextProto(config);
   if (t.options_.comm == nullptr) {
     t.owned_comm_ = CreateLocalCommunicator();
     t.comm_ = t.owned_comm_.get();
@@ -156,10 +176,12 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   for (const NamedTensors* list : {&parameters, &buffers}) {
     for (const auto& [name, tensor] : *list) {
       if (!names.insert(name).second) {
-        return absl::InvalidArgumentError(absl::StrCat("tensor name '", name, "' appears twice"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("tensor name '", name, "' appears twice"));
       }
       if (!tensor.defined()) {
-        return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' is undefined"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("tensor '", name, "' is undefined"));
       }
     }
   }
@@ -167,9 +189,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   t.buffers_ = std::move(buffers);
 
   // Freezing.
-  MVL_ASSIGN_OR_RETURN(const std::vector<NamePattern> freeze,
-                       ParseNamePatterns({config.freeze().begin(), config.freeze().end()},
-                                         "freeze"));
+  MVL_ASSIGN_OR_RETURN(
+      const std::vector<NamePattern> freeze,
+      ParseNamePatterns({config.freeze().begin(), config.freeze().end()},
+                        "freeze"));
   int64_t frozen = 0;
   for (auto& [name, tensor] : t.parameters_) {
     if (MatchesAny(freeze, name)) tensor.set_requires_grad(false);
@@ -181,15 +204,19 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
     t.trainable_tensors_.push_back(tensor);
   }
   if (t.trainable_.empty()) {
-    return absl::InvalidArgumentError("no trainable parameters (everything is frozen)");
+    return absl::InvalidArgumentError(
+        "no trainable parameters (everything is frozen)");
   }
-  LOG_IF(INFO, t.comm_->is_main()) << "trainer: " << t.trainable_.size() << " trainable and "
-                                   << frozen << " frozen parameter tensors";
+  LOG_IF(INFO, t.comm_->is_main())
+      << "trainer: " << t.trainable_.size() << " trainable and " << frozen
+      << " frozen parameter tensors";
 
-  MVL_ASSIGN_OR_RETURN(std::vector<ParamGroup> groups, MakeParamGroups(t.trainable_, config));
+  MVL_ASSIGN_OR_RETURN(std::vector<ParamGroup> groups,
+                       MakeParamGroups(t.trainable_, config));
   MVL_ASSIGN_OR_RETURN(t.optimizer_, BuildOptimizer(config, std::move(groups)));
-  MVL_ASSIGN_OR_RETURN(t.schedule_, BuildLrSchedule(config.schedule(), OptimizerBaseLr(config),
-                                                    config.max_steps()));
+  MVL_ASSIGN_OR_RETURN(
+      t.schedule_, BuildLrSchedule(config.schedule(), OptimizerBaseLr(config),
+                                   config.max_steps()));
 
   // Every rank starts from rank 0's weights and buffers.
   std::vector<at::Tensor> all;
@@ -200,41 +227,49 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   if (config.ema().decay() > 0) {
     NamedTensors tracked = t.parameters_;
     tracked.insert(tracked.end(), t.buffers_.begin(), t.buffers_.end());
-    t.ema_ = std::make_unique<WeightEma>(tracked, config.ema().decay(), config.ema().start_step());
+    t.ema_ = std::make_unique<WeightEma>(tracked, config.ema().decay(),
+                                         config.ema().start_step());
   }
 
   CheckpointOptions checkpoint_options;
-  checkpoint_options.dir = absl::StrCat(t.options_.run_dir, "/", config.checkpoint().subdir());
+  checkpoint_options.dir =
+      absl::StrCat(t.options_.run_dir, "/", config.checkpoint().subdir());
   checkpoint_options.keep_last = config.checkpoint().keep_last();
   checkpoint_options.on_stage = t.options_.checkpoint_stage_hook;
   t.checkpoints_ = std::make_unique<CheckpointManager>(checkpoint_options);
-  MVL_ASSIGN_OR_RETURN(const std::optional<std::string> latest, t.checkpoints_->Latest());
+  MVL_ASSIGN_OR_RETURN(const std::optional<std::string> latest,
+                       t.checkpoints_->Latest());
   if (latest.has_value() && !t.options_.resume) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "run folder ", t.options_.run_dir, " already holds checkpoints (newest ", *latest,
-        "); resume it or choose another run folder"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("run folder ", t.options_.run_dir,
+                     " already holds checkpoints (newest ", *latest,
+                     "); resume it or choose another run folder"));
   }
   if (latest.has_value()) {
     MVL_RETURN_IF_ERROR(t.Resume(*latest));
   } else if (t.options_.resume) {
-    LOG_IF(INFO, t.comm_->is_main()) << "resume: no checkpoint in " << checkpoint_options.dir
-                                     << "; starting at step 0";
+    LOG_IF(INFO, t.comm_->is_main())
+        << "resume: no checkpoint in " << checkpoint_options.dir
+        << "; starting at step 0";
   }
 
   if (t.comm_->is_main()) {
     MVL_RETURN_IF_ERROR(t.checkpoints_->RemoveIncomplete());
     MVL_RETURN_IF_ERROR(core::MakeDirectories(t.options_.run_dir));
-    MVL_RETURN_IF_ERROR(core::WriteFileAtomically(absl::StrCat(t.options_.run_dir, "/config.pbtxt"),
-                                                  t.options_.config_text));
+    MVL_RETURN_IF_ERROR(core::WriteFileAtomically(
+        absl::StrCat(t.options_.run_dir, "/config.pbtxt"),
+        t.options_.config_text));
     MetricsLog::Options log_options;
     log_options.jsonl = config.logging().jsonl();
     log_options.csv = config.logging().csv();
     log_options.tensorboard = config.logging().tensorboard();
     std::optional<int64_t> resume_after;
     if (latest.has_value()) resume_after = t.step_;
-    MVL_ASSIGN_OR_RETURN(t.metrics_,
-                         MetricsLog::Open(t.options_.run_dir, log_options, resume_after));
-    MVL_RETURN_IF_ERROR(t.metrics_->LogText("config", t.options_.config_text, t.step_));
+    MVL_ASSIGN_OR_RETURN(
+        t.metrics_,
+        MetricsLog::Open(t.options_.run_dir, log_options, resume_after));
+    MVL_RETURN_IF_ERROR(
+        t.metrics_->LogText("config", t.options_.config_text, t.step_));
   }
   return trainer;
 }
@@ -249,9 +284,11 @@ absl::Status Trainer::Resume(const std::string& checkpoint) {
   MVL_ASSIGN_OR_RETURN(CheckpointContents contents, LoadCheckpoint(checkpoint));
   NamedTensors model = parameters_;
   model.insert(model.end(), buffers_.begin(), buffers_.end());
-  MVL_RETURN_IF_ERROR(CopyNamedTensors(contents.model, model, checkpoint + "/model.safetensors"));
+  MVL_RETURN_IF_ERROR(CopyNamedTensors(contents.model, model,
+                                       checkpoint + "/model.safetensors"));
   if (contents.optimizer.empty()) {
-    LOG(WARNING) << checkpoint << " has no optimizer state; the optimizer starts afresh";
+    LOG(WARNING) << checkpoint
+                 << " has no optimizer state; the optimizer starts afresh";
   } else {
     MVL_RETURN_IF_ERROR(optimizer_->LoadStateTensors(contents.optimizer));
   }
@@ -264,24 +301,28 @@ absl::Status Trainer::Resume(const std::string& checkpoint) {
   }
   const CheckpointState& state = contents.state;
   if (state.step() >= config_.max_steps()) {
-    LOG_IF(INFO, comm_->is_main()) << checkpoint << " is at step " << state.step()
-                                   << ", not before max_steps " << config_.max_steps();
+    LOG_IF(INFO, comm_->is_main())
+        << checkpoint << " is at step " << state.step()
+        << ", not before max_steps " << config_.max_steps();
   }
   step_ = state.step();
   samples_seen_ = state.samples_seen();
   skipped_steps_ = state.skipped_steps();
   if (state.ranks_size() > 0) {
     int source = comm_->rank();
-    if (state.world_size() != comm_->world_size() || state.ranks_size() != state.world_size()) {
+    if (state.world_size() != comm_->world_size() ||
+        state.ranks_size() != state.world_size()) {
       source = comm_->rank() % state.ranks_size();
       LOG(WARNING) << checkpoint << " was written by " << state.world_size()
-                   << " processes, this run has " << comm_->world_size() << "; rank "
-                   << comm_->rank() << " continues rank " << source
-                   << "'s random and data streams (the run is not an exact continuation)";
+                   << " processes, this run has " << comm_->world_size()
+                   << "; rank " << comm_->rank() << " continues rank " << source
+                   << "'s random and data streams (the run is not an exact "
+                      "continuation)";
     }
     pending_rank_state_ = state.ranks(source);
   }
-  LOG_IF(INFO, comm_->is_main()) << "resumed from " << checkpoint << " at step " << step_;
+  LOG_IF(INFO, comm_->is_main())
+      << "resumed from " << checkpoint << " at step " << step_;
   return absl::OkStatus();
 }
 
@@ -299,20 +340,25 @@ absl::Status Trainer::RestoreRankState(const ResumableState& data) {
   return absl::OkStatus();
 }
 
-absl::Status Trainer::SaveCheckpoint(const ResumableState& data, std::string* saved_dir) {
+absl::Status Trainer::SaveCheckpoint(const ResumableState& data,
+                                     std::string* saved_dir) {
   // Every rank contributes its own streams; rank 0 writes.
-  MVL_ASSIGN_OR_RETURN(const std::vector<std::string> rng, GatherBytes(*comm_, TorchRngState()));
-  MVL_ASSIGN_OR_RETURN(const std::vector<std::string> positions,
-                       GatherBytes(*comm_, data.save ? data.save() : std::string()));
+  MVL_ASSIGN_OR_RETURN(const std::vector<std::string> rng,
+                       GatherBytes(*comm_, TorchRngState()));
   MVL_ASSIGN_OR_RETURN(
-      const std::vector<std::string> extra,
-      GatherBytes(*comm_,
-                  options_.extra_state.save ? options_.extra_state.save() : std::string()));
+      const std::vector<std::string> positions,
+      GatherBytes(*comm_, data.save ? data.save() : std::string()));
+  MVL_ASSIGN_OR_RETURN(const std::vector<std::string> extra,
+                       GatherBytes(*comm_, options_.extra_state.save
+                                               ? options_.extra_state.save()
+                                               : std::string()));
   return RunOnMainRank(*comm_, [&]() -> absl::Status {
     CheckpointContents contents;
     contents.model = parameters_;
-    contents.model.insert(contents.model.end(), buffers_.begin(), buffers_.end());
-    if (config_.checkpoint().save_optimizer()) contents.optimizer = optimizer_->StateTensors();
+    contents.model.insert(contents.model.end(), buffers_.begin(),
+                          buffers_.end());
+    if (config_.checkpoint().save_optimizer())
+      contents.optimizer = optimizer_->StateTensors();
     if (ema_ != nullptr) contents.ema = ema_->shadow();
     contents.config_text = options_.config_text;
     CheckpointState& state = contents.state;
@@ -373,8 +419,9 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
             out = step_fn(context);
             if (!out.ok()) return out.status();
             if (!out->loss.defined() || out->loss.numel() != 1) {
-              return absl::InvalidArgumentError(
-                  absl::StrCat("step ", step, ": the step function must return a scalar loss"));
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "step ", step,
+                  ": the step function must return a scalar loss"));
             }
             loss_sum += out->loss.item<double>();
             (out->loss / accum).backward();
@@ -391,14 +438,16 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
       } else {
         if (out->metrics.size() != metric_sums.size()) {
           return absl::InvalidArgumentError(absl::StrCat(
-              "step ", step, ": the step function returned ", out->metrics.size(),
-              " metrics, earlier ", metric_sums.size()));
+              "step ", step, ": the step function returned ",
+              out->metrics.size(), " metrics, earlier ", metric_sums.size()));
         }
-        for (size_t i = 0; i < metric_sums.size(); ++i) metric_sums[i].second += out->metrics[i].second;
+        for (size_t i = 0; i < metric_sums.size(); ++i)
+          metric_sums[i].second += out->metrics[i].second;
       }
     }
 
-    MVL_RETURN_IF_ERROR(AllReduceGradients(*comm_, trainable_tensors_, bucket_bytes));
+    MVL_RETURN_IF_ERROR(
+        AllReduceGradients(*comm_, trainable_tensors_, bucket_bytes));
     // Loss, non-finite flag, samples and metrics summed over ranks in one go.
     std::vector<double> stats = {loss_sum, std::isfinite(loss_sum) ? 0.0 : 1.0,
                                  static_cast<double>(samples)};
@@ -406,26 +455,31 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
     if (world) {
       std::vector<at::Tensor> reduce = {at::tensor(stats, at::kDouble)};
       MVL_RETURN_IF_ERROR(comm_->AllReduceSum(reduce));
-      for (size_t i = 0; i < stats.size(); ++i) stats[i] = reduce[0][i].item<double>();
+      for (size_t i = 0; i < stats.size(); ++i)
+        stats[i] = reduce[0][i].item<double>();
     }
     const double denominator = static_cast<double>(accum) * comm_->world_size();
     const double step_loss = stats[0] / denominator;
     const int64_t step_samples = static_cast<int64_t>(std::llround(stats[2]));
-    MVL_ASSIGN_OR_RETURN(const double grad_norm,
-                         ClipGradNorm(trainable_tensors_, config_.clip_grad_norm()));
+    MVL_ASSIGN_OR_RETURN(
+        const double grad_norm,
+        ClipGradNorm(trainable_tensors_, config_.clip_grad_norm()));
 
-    if (stats[1] > 0 || !std::isfinite(step_loss) || !std::isfinite(grad_norm)) {
+    if (stats[1] > 0 || !std::isfinite(step_loss) ||
+        !std::isfinite(grad_norm)) {
       ++skipped_steps_;
       LOG_IF(WARNING, comm_->is_main())
-          << "step " << step << ": non-finite loss (" << step_loss << ") or gradient norm ("
-          << grad_norm << "); step skipped (" << skipped_steps_ << " so far, limit "
-          << max_skipped << ")";
+          << "step " << step << ": non-finite loss (" << step_loss
+          << ") or gradient norm (" << grad_norm << "); step skipped ("
+          << skipped_steps_ << " so far, limit " << max_skipped << ")";
       optimizer_->ZeroGrad();
       if (skipped_steps_ > max_skipped) {
         return absl::AbortedError(absl::StrCat(
-            "training diverged: ", skipped_steps_, " steps had a non-finite loss or gradient "
-            "(limit nonfinite_guard.max_skipped_steps = ", max_skipped, "); the last at step ",
-            step, " with loss ", step_loss, " and gradient norm ", grad_norm));
+            "training diverged: ", skipped_steps_,
+            " steps had a non-finite loss or gradient "
+            "(limit nonfinite_guard.max_skipped_steps = ",
+            max_skipped, "); the last at step ", step, " with loss ", step_loss,
+            " and gradient norm ", grad_norm));
       }
     } else {
       MVL_RETURN_IF_ERROR(optimizer_->Step(lr));
@@ -439,10 +493,12 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
       window.grad_norm += grad_norm;
       if (window.metrics.empty()) {
         for (size_t i = 0; i < metric_sums.size(); ++i) {
-          window.metrics.emplace_back(metric_sums[i].first, stats[3 + i] / denominator);
+          window.metrics.emplace_back(metric_sums[i].first,
+                                      stats[3 + i] / denominator);
         }
       } else {
-        for (size_t i = 0; i < window.metrics.size() && i < metric_sums.size(); ++i) {
+        for (size_t i = 0; i < window.metrics.size() && i < metric_sums.size();
+             ++i) {
           window.metrics[i].second += stats[3 + i] / denominator;
         }
       }
@@ -457,9 +513,11 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
       if (progress == nullptr) {
         core::ProgressOptions progress_options = options_.progress;
         progress_options.unit = "samples";
-        progress_options.log_interval_s = config_.logging().progress_interval_s();
+        progress_options.log_interval_s =
+            config_.logging().progress_interval_s();
         progress = std::make_unique<core::ProgressReporter>(
-            "train", (config_.max_steps() - step) * std::max<int64_t>(step_samples, 1),
+            "train",
+            (config_.max_steps() - step) * std::max<int64_t>(step_samples, 1),
             progress_options);
       }
       progress->Add(step_samples);
@@ -472,10 +530,13 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
       const double n = std::max<int64_t>(window.steps, 1);
       row.emplace_back("loss", window.steps > 0 ? window.loss / n : step_loss);
       row.emplace_back("lr", lr);
-      row.emplace_back("grad_norm", window.steps > 0 ? window.grad_norm / n : grad_norm);
-      row.emplace_back("samples_per_s", elapsed > 0 ? window.samples / elapsed : 0.0);
+      row.emplace_back("grad_norm",
+                       window.steps > 0 ? window.grad_norm / n : grad_norm);
+      row.emplace_back("samples_per_s",
+                       elapsed > 0 ? window.samples / elapsed : 0.0);
       row.emplace_back("skipped_steps", static_cast<double>(skipped_steps_));
-      for (const auto& [name, value] : window.metrics) row.emplace_back(name, value / n);
+      for (const auto& [name, value] : window.metrics)
+        row.emplace_back(name, value / n);
       MVL_RETURN_IF_ERROR(metrics_->Log(step_, std::move(row)));
       VLOG(1) << "step " << step_ << " loss " << step_loss << " lr " << lr;
       window = Window();
@@ -491,7 +552,8 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
   if (progress != nullptr) progress->Finish();
 
   if (comm_->is_main() && options_.on_finish) {
-    MVL_RETURN_IF_ERROR(options_.on_finish(metrics_->Series(), options_.run_dir));
+    MVL_RETURN_IF_ERROR(
+        options_.on_finish(metrics_->Series(), options_.run_dir));
   }
   MVL_RETURN_IF_ERROR(comm_->Finalize());
   result.steps = step_;

@@ -26,13 +26,17 @@
 //   MVL_ASSIGN_OR_RETURN(auto trainer,
 //       Trainer::Create(config, model_params, model_buffers, options));
 //   MVL_ASSIGN_OR_RETURN(TrainResult result, trainer->Run(
-//       loader, [&](Batch& batch, const StepContext& ctx) -> absl::StatusOr<StepOutput> {
+//       loader, [&](Batch& batch, const StepContext& ctx) ->
+//       absl::StatusOr<StepOutput> {
 //         at::Tensor img = AllGatherWithGrad(*ctx.comm, vision(batch.images));
 //         ...
-//         return StepOutput{loss, {{"loss_i2t", l1.item<double>()}}, batch.size()};
+//         return StepOutput{loss, {{"loss_i2t", l1.item<double>()}},
+//         batch.size()};
 //       }));
 #ifndef MAMMOVL_TRAIN_TRAINER_H_
 #define MAMMOVL_TRAIN_TRAINER_H_
+
+#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <functional>
@@ -41,8 +45,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -60,8 +62,8 @@ namespace mammovl::train {
 
 // Where a micro-batch sits in training.
 struct StepContext {
-  int64_t step = 0;        // 0-based optimiser step
-  int micro_step = 0;      // 0 .. grad_accum_steps - 1
+  int64_t step = 0;    // 0-based optimiser step
+  int micro_step = 0;  // 0 .. grad_accum_steps - 1
   int grad_accum_steps = 1;
   Communicator* comm = nullptr;  // never null; for AllGatherWithGrad in losses
 };
@@ -80,7 +82,8 @@ struct StepOutput {
 };
 
 // One micro-batch: fetch it, run the forward pass, return the loss.
-using MicroStepFunction = std::function<absl::StatusOr<StepOutput>(const StepContext&)>;
+using MicroStepFunction =
+    std::function<absl::StatusOr<StepOutput>(const StepContext&)>;
 
 // State of the caller that a checkpoint must carry (a data position, its own
 // random generators), as opaque bytes.
@@ -116,7 +119,9 @@ struct TrainerOptions {
   ResumableState extra_state;
   // Called on rank 0 after training with the logged series, e.g. to draw the
   // loss curve PNG into run_dir (optional).
-  std::function<absl::Status(const MetricsSeries& series, const std::string& run_dir)> on_finish;
+  std::function<absl::Status(const MetricsSeries& series,
+                             const std::string& run_dir)>
+      on_finish;
   // Called after every optimiser step with the number of completed steps
   // (optional; progress files, tests).
   std::function<void(int64_t completed_steps)> after_step;
@@ -127,10 +132,10 @@ struct TrainerOptions {
 };
 
 struct TrainResult {
-  int64_t steps = 0;          // completed optimiser steps (== max_steps)
-  int64_t skipped_steps = 0;  // skipped by the NaN/Inf guard
-  int64_t samples = 0;        // over all ranks
-  double last_loss = 0;       // mean loss of the last step over ranks
+  int64_t steps = 0;            // completed optimiser steps (== max_steps)
+  int64_t skipped_steps = 0;    // skipped by the NaN/Inf guard
+  int64_t samples = 0;          // over all ranks
+  double last_loss = 0;         // mean loss of the last step over ranks
   std::string last_checkpoint;  // empty if none was written
 };
 
@@ -146,10 +151,9 @@ class Trainer {
   // loads the newest checkpoint. `parameters` and `buffers` are the model's
   // live tensors (names unique across both); the trainer updates them in
   // place.
-  static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainConfig& config,
-                                                         NamedTensors parameters,
-                                                         NamedTensors buffers,
-                                                         TrainerOptions options);
+  static absl::StatusOr<std::unique_ptr<Trainer>> Create(
+      const TrainConfig& config, NamedTensors parameters, NamedTensors buffers,
+      TrainerOptions options);
   ~Trainer();
 
   // Trains from the current step to `max_steps`. `data` saves and restores
@@ -157,7 +161,8 @@ class Trainer {
   // step function needs no position). Returns the first error of the step
   // function, a collective, a file write, or Aborted from the NaN/Inf guard;
   // after an error the weights are those of the last completed step.
-  absl::StatusOr<TrainResult> Run(const MicroStepFunction& step_fn, const ResumableState& data);
+  absl::StatusOr<TrainResult> Run(const MicroStepFunction& step_fn,
+                                  const ResumableState& data);
 
   // The same with a `DataSource`: `fn(batch, context)` runs the forward pass.
   template <typename Batch, typename Fn>
@@ -168,8 +173,9 @@ class Trainer {
           if (!batch.ok()) return batch.status();
           return fn(*batch, context);
         },
-        ResumableState{[&] { return source.Position(); },
-                       [&](absl::string_view position) { return source.Seek(position); }});
+        ResumableState{
+            [&] { return source.Position(); },
+            [&](absl::string_view position) { return source.Seek(position); }});
   }
 
   // Completed optimiser steps (after a resume, the checkpoint's step).
@@ -184,7 +190,8 @@ class Trainer {
  private:
   Trainer() = default;
   absl::Status Resume(const std::string& checkpoint);
-  absl::Status SaveCheckpoint(const ResumableState& data, std::string* saved_dir);
+  absl::Status SaveCheckpoint(const ResumableState& data,
+                              std::string* saved_dir);
   absl::Status RestoreRankState(const ResumableState& data);
 
   TrainConfig config_;

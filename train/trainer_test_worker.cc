@@ -11,6 +11,8 @@
 // crash_in_save_at_step (SIGKILL after the checkpoint files of that step are
 // written, before the folder is committed).
 // Exit codes: 0 ok, 2 bad flags, 3 a library call failed.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,16 +24,13 @@
 #include <string>
 #include <thread>
 
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/proto_config.h"
 #include "core/status_macros.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
+#include "train/testing/subprocess.h"
 #include "train/testing/tiny_model.h"
 #include "train/trainer.h"
 
@@ -40,29 +39,32 @@ namespace {
 
 using Flags = std::map<std::string, std::string>;
 
-std::string Get(const Flags& flags, const std::string& key, const std::string& fallback) {
+std::string Get(const Flags& flags, const std::string& key,
+                const std::string& fallback) {
   auto it = flags.find(key);
   return it == flags.end() ? fallback : it->second;
 }
 
 double GetNumber(const Flags& flags, const std::string& key, double fallback) {
-  double value = fallback;
-  auto it = flags.find(key);
-  if (it != flags.end() && !absl::SimpleAtod(it->second, &value)) {
-    std::fprintf(stderr, "bad --%s\n", key.c_str());
+  const absl::StatusOr<double> value =
+      testing::WorkerFlagNumber(flags, key, fallback);
+  if (!value.ok()) {
+    std::fprintf(stderr, "%s\n", value.status().ToString().c_str());
     std::exit(2);
   }
-  return value;
+  return *value;
 }
 
 absl::Status Run(const Flags& flags) {
   at::set_num_threads(1);
-  MVL_ASSIGN_OR_RETURN(const DistributedEnv env, DistributedEnvFromEnvironment());
+  MVL_ASSIGN_OR_RETURN(const DistributedEnv env,
+                       DistributedEnvFromEnvironment());
   DistributedConfig dist;
   dist.set_timeout_s(60);
   dist.set_peer_probe_s(2);
   dist.set_bucket_mb(0.0005);  // several buckets even for this tiny model
-  MVL_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm, CreateCommunicator(dist, env));
+  MVL_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> comm,
+                       CreateCommunicator(dist, env));
 
   const std::string config_text = absl::StrFormat(
       R"pb(
@@ -78,21 +80,25 @@ absl::Status Run(const Flags& flags) {
         distributed { timeout_s: 60 peer_probe_s: 2 bucket_mb: 0.0005 }
       )pb",
       static_cast<int>(GetNumber(flags, "steps", 30)),
-      static_cast<int>(GetNumber(flags, "accum", 2)), GetNumber(flags, "clip", 1.0),
-      GetNumber(flags, "ema", 0.9), static_cast<int>(GetNumber(flags, "checkpoint_every", 3)),
+      static_cast<int>(GetNumber(flags, "accum", 2)),
+      GetNumber(flags, "clip", 1.0), GetNumber(flags, "ema", 0.9),
+      static_cast<int>(GetNumber(flags, "checkpoint_every", 3)),
       static_cast<int>(GetNumber(flags, "keep_last", 2)));
   TrainConfig config;
-  MVL_RETURN_IF_ERROR(core::ParseTextProto(config_text, "worker config", &config));
+  MVL_RETURN_IF_ERROR(
+      core::ParseTextProto(config_text, "worker config", &config));
 
   testing::TinyModel model(/*seed=*/3);
-  const int64_t global_batch = static_cast<int64_t>(GetNumber(flags, "global_batch", 8));
-  testing::TinyDataSource data(global_batch / config.grad_accum_steps(), comm->rank(),
-                               comm->world_size(), /*seed=*/11);
+  const int64_t global_batch =
+      static_cast<int64_t>(GetNumber(flags, "global_batch", 8));
+  testing::TinyDataSource data(global_batch / config.grad_accum_steps(),
+                               comm->rank(), comm->world_size(), /*seed=*/11);
   const double dropout = GetNumber(flags, "dropout", 0.1);
   const bool noise = GetNumber(flags, "noise", 1) != 0;
   std::mt19937 augment(1234 + comm->rank());
   const int sleep_ms = static_cast<int>(GetNumber(flags, "step_sleep_ms", 0));
-  const int64_t crash_step = static_cast<int64_t>(GetNumber(flags, "crash_in_save_at_step", -1));
+  const int64_t crash_step =
+      static_cast<int64_t>(GetNumber(flags, "crash_in_save_at_step", -1));
   const std::string progress_file = Get(flags, "progress_file", "");
 
   TrainerOptions options;
@@ -107,11 +113,13 @@ absl::Status Run(const Flags& flags) {
   options.extra_state.restore = [&](absl::string_view bytes) {
     std::istringstream in{std::string(bytes)};
     in >> augment;
-    return in.fail() ? absl::DataLossError("bad generator state") : absl::OkStatus();
+    return in.fail() ? absl::DataLossError("bad generator state")
+                     : absl::OkStatus();
   };
   Trainer* trainer_ptr = nullptr;
   options.checkpoint_stage_hook = [&](absl::string_view stage) {
-    if (stage == "written" && trainer_ptr != nullptr && trainer_ptr->step() == crash_step) {
+    if (stage == "written" && trainer_ptr != nullptr &&
+        trainer_ptr->step() == crash_step) {
       std::fprintf(stderr, "crashing inside the save of step %lld\n",
                    static_cast<long long>(crash_step));
       std::fflush(stderr);
@@ -125,48 +133,48 @@ absl::Status Run(const Flags& flags) {
         std::fclose(f);
       }
     }
-    if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    if (sleep_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
   };
-  MVL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer,
-                       Trainer::Create(config, model.parameters(), model.buffers(), options));
+  MVL_ASSIGN_OR_RETURN(
+      std::unique_ptr<Trainer> trainer,
+      Trainer::Create(config, model.parameters(), model.buffers(), options));
   trainer_ptr = trainer.get();
   MVL_ASSIGN_OR_RETURN(
       const TrainResult result,
-      trainer->Run(data, [&](testing::TinyBatch& batch,
-                             const StepContext&) -> absl::StatusOr<StepOutput> {
-        at::Tensor loss = model.Loss(batch, dropout, noise ? &augment : nullptr);
-        return StepOutput{loss, {{"mse", loss.item<double>()}}, batch.x.size(0)};
-      }));
+      trainer->Run(data,
+                   [&](testing::TinyBatch& batch,
+                       const StepContext&) -> absl::StatusOr<StepOutput> {
+                     at::Tensor loss =
+                         model.Loss(batch, dropout, noise ? &augment : nullptr);
+                     return StepOutput{
+                         loss, {{"mse", loss.item<double>()}}, batch.x.size(0)};
+                   }));
 
   NamedTensors out = model.parameters();
   out.insert(out.end(), model.buffers().begin(), model.buffers().end());
-  for (const auto& [name, tensor] : *trainer->ema_weights()) out.emplace_back("ema." + name, tensor);
+  for (const auto& [name, tensor] : *trainer->ema_weights())
+    out.emplace_back("ema." + name, tensor);
   std::string path = Get(flags, "out", "");
   if (comm->rank() > 0) absl::StrAppend(&path, ".rank", comm->rank());
   std::fprintf(stderr, "finished: %lld steps, last loss %.6g\n",
                static_cast<long long>(result.steps), result.last_loss);
-  return WriteSafetensorsFile(path, out, {{"steps", absl::StrCat(result.steps)}});
+  return WriteSafetensorsFile(path, out,
+                              {{"steps", absl::StrCat(result.steps)}});
 }
 
 }  // namespace
 }  // namespace mammovl::train
 
 int main(int argc, char** argv) {
-  mammovl::train::Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const size_t eq = arg.find('=');
-    if (arg.rfind("--", 0) != 0 || eq == std::string::npos) {
-      std::fprintf(stderr, "usage: %s --run_dir=DIR --out=FILE [--name=value ...]\n", argv[0]);
-      return 2;
-    }
-    flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
-  }
-  if (flags.count("run_dir") == 0 || flags.count("out") == 0) {
-    std::fprintf(stderr, "--run_dir and --out are required\n");
+  const auto flags = mammovl::train::testing::ParseWorkerFlags(argc, argv);
+  if (!flags.ok() || flags->count("run_dir") == 0 || flags->count("out") == 0) {
+    std::fprintf(stderr,
+                 "usage: %s --run_dir=DIR --out=FILE [--name=value ...]\n",
+                 argv[0]);
     return 2;
   }
-  const absl::Status status = mammovl::train::Run(flags);
+  const absl::Status status = mammovl::train::Run(*flags);
   if (!status.ok()) {
     std::fprintf(stderr, "error: %s\n", status.ToString().c_str());
     return 3;

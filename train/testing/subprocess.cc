@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/file_io.h"
 
@@ -23,25 +24,29 @@ namespace mammovl::train::testing {
 namespace {
 
 double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 }  // namespace
 
-absl::StatusOr<Child> Child::Start(const std::vector<std::string>& argv,
-                                   const std::map<std::string, std::string>& env,
-                                   const std::string& log_path) {
+absl::StatusOr<Child> Child::Start(
+    const std::vector<std::string>& argv,
+    const std::map<std::string, std::string>& env,
+    const std::string& log_path) {
   if (argv.empty()) return absl::InvalidArgumentError("empty argv");
   // Everything the child needs is prepared before fork().
   std::map<std::string, std::string> merged;
   for (char** e = environ; *e != nullptr; ++e) {
     const char* eq = std::strchr(*e, '=');
-    if (eq != nullptr) merged[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
+    if (eq != nullptr)
+      merged[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
   }
   for (const auto& [key, value] : env) merged[key] = value;
   std::vector<std::string> env_strings;
-  for (const auto& [key, value] : merged) env_strings.push_back(key + "=" + value);
+  for (const auto& [key, value] : merged)
+    env_strings.push_back(key + "=" + value);
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -50,8 +55,10 @@ absl::StatusOr<Child> Child::Start(const std::vector<std::string>& argv,
   for (std::string& s : args) argp.push_back(s.data());
   argp.push_back(nullptr);
 
-  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot open ", log_path));
+  const int fd =
+      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return absl::InternalError(absl::StrCat("cannot open ", log_path));
   const double start = NowSeconds();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -141,6 +148,34 @@ absl::StatusOr<int> PickFreePort() {
   const int port = ntohs(addr.sin_port);
   ::close(fd);
   return port;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParseWorkerFlags(
+    int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const size_t eq = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || eq == std::string::npos || eq == 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected --name=value, got '", arg, "'"));
+    }
+    flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
+  }
+  return flags;
+}
+
+absl::StatusOr<double> WorkerFlagNumber(
+    const std::map<std::string, std::string>& flags, const std::string& name,
+    double fallback) {
+  auto it = flags.find(name);
+  if (it == flags.end()) return fallback;
+  double value = 0;
+  if (!absl::SimpleAtod(it->second, &value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, "=", it->second, " is not a number"));
+  }
+  return value;
 }
 
 std::string TempPath(const std::string& name) {

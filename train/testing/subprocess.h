@@ -28,9 +28,10 @@ class Child {
  public:
   // Starts `argv[0]` with `argv`, the current environment plus `env`
   // (overriding), and stdout+stderr written to `log_path`.
-  static absl::StatusOr<Child> Start(const std::vector<std::string>& argv,
-                                     const std::map<std::string, std::string>& env,
-                                     const std::string& log_path);
+  static absl::StatusOr<Child> Start(
+      const std::vector<std::string>& argv,
+      const std::map<std::string, std::string>& env,
+      const std::string& log_path);
 
   Child(Child&& other) noexcept;
   Child& operator=(Child&&) = delete;
@@ -58,6 +59,17 @@ class Child {
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 absl::StatusOr<int> PickFreePort();
+
+// Flags of a test worker binary: every argument after argv[0] must be
+// "--name=value". InvalidArgument naming the first one that is not.
+absl::StatusOr<std::map<std::string, std::string>> ParseWorkerFlags(
+    int argc, char** argv);
+
+// The number in flag `name`, or `fallback` if absent; InvalidArgument if it
+// is not a number.
+absl::StatusOr<double> WorkerFlagNumber(
+    const std::map<std::string, std::string>& flags, const std::string& name,
+    double fallback);
 
 // $TEST_TMPDIR (or /tmp) joined with `name`.
 std::string TempPath(const std::string& name);

@@ -5,11 +5,11 @@
 #ifndef MAMMOVL_TRAIN_TESTING_TINY_MODEL_H_
 #define MAMMOVL_TRAIN_TESTING_TINY_MODEL_H_
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <random>
 #include <string>
-
-#include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
 #include "train/named_tensors.h"
@@ -45,7 +45,10 @@ class TinyModel {
 class TinyDataSource : public DataSource<TinyBatch> {
  public:
   TinyDataSource(int64_t global_batch, int rank, int world_size, uint64_t seed)
-      : global_batch_(global_batch), rank_(rank), world_size_(world_size), seed_(seed) {}
+      : global_batch_(global_batch),
+        rank_(rank),
+        world_size_(world_size),
+        seed_(seed) {}
 
   absl::StatusOr<TinyBatch> Next() override;
   std::string Position() const override { return std::to_string(index_); }
