@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -51,157 +52,14 @@ constexpr DtypeName kDtypes[] = {
     {at::kBool, "BOOL"},
 };
 
-// A JSON value of the safetensors header: objects, arrays, strings and
-// non-negative integers are all that occur.
-struct Json {
-  enum Kind { kObject, kArray, kString, kNumber } kind = kNumber;
-  std::vector<std::pair<std::string, Json>> object;
-  std::vector<Json> array;
-  std::string string;
-  int64_t number = 0;
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(absl::string_view text) : text_(text) {}
-
-  absl::StatusOr<Json> ParseDocument() {
-    MVL_ASSIGN_OR_RETURN(Json value, Parse(0));
-    SkipSpace();
-    if (pos_ != text_.size()) return Error("trailing characters");
-    return value;
+// A non-negative integer below 2^53 (exact in a double), or nullopt.
+std::optional<int64_t> AsIndex(const JsonValue& value) {
+  if (value.kind != JsonValue::Kind::kNumber || !(value.number >= 0) ||
+      value.number >= 9007199254740992.0 ||
+      value.number != std::floor(value.number)) {
+    return std::nullopt;
   }
-
- private:
-  absl::Status Error(absl::string_view what) const {
-    return absl::DataLossError(
-        absl::StrCat("header JSON: ", what, " at byte ", pos_));
-  }
-  void SkipSpace() {
-    while (pos_ < text_.size() &&
-           absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
-      ++pos_;
-    }
-  }
-  bool Consume(char c) {
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  absl::StatusOr<std::string> ParseString() {
-    if (!Consume('"')) return Error("expected a string");
-    std::string out;
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_++];
-      if (c == '"') return out;
-      if (c != '\\') {
-        out.push_back(c);
-        continue;
-      }
-      if (pos_ >= text_.size()) break;
-      const char e = text_[pos_++];
-      if (e == 'u') {
-        uint32_t code = 0;
-        if (pos_ + 4 > text_.size() ||
-            !absl::SimpleHexAtoi(text_.substr(pos_, 4), &code)) {
-          return Error("bad \\u escape");
-        }
-        pos_ += 4;
-        // UTF-8 encode (surrogate pairs are not expected in tensor names).
-        if (code < 0x80) {
-          out.push_back(static_cast<char>(code));
-        } else if (code < 0x800) {
-          out.push_back(static_cast<char>(0xc0 | (code >> 6)));
-          out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-        } else {
-          out.push_back(static_cast<char>(0xe0 | (code >> 12)));
-          out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-          out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-        }
-        continue;
-      }
-      switch (e) {
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        default:
-          out.push_back(e);
-          break;
-      }
-    }
-    return Error("unterminated string");
-  }
-  absl::StatusOr<Json> Parse(int depth) {
-    if (depth > 8) return Error("nested too deeply");
-    SkipSpace();
-    if (pos_ >= text_.size()) return Error("unexpected end");
-    Json value;
-    const char c = text_[pos_];
-    if (c == '{') {
-      ++pos_;
-      value.kind = Json::kObject;
-      if (Consume('}')) return value;
-      do {
-        MVL_ASSIGN_OR_RETURN(std::string key, ParseString());
-        if (!Consume(':')) return Error("expected ':'");
-        MVL_ASSIGN_OR_RETURN(Json member, Parse(depth + 1));
-        value.object.emplace_back(std::move(key), std::move(member));
-      } while (Consume(','));
-      if (!Consume('}')) return Error("expected '}'");
-      return value;
-    }
-    if (c == '[') {
-      ++pos_;
-      value.kind = Json::kArray;
-      if (Consume(']')) return value;
-      do {
-        MVL_ASSIGN_OR_RETURN(Json element, Parse(depth + 1));
-        value.array.push_back(std::move(element));
-      } while (Consume(','));
-      if (!Consume(']')) return Error("expected ']'");
-      return value;
-    }
-    if (c == '"') {
-      value.kind = Json::kString;
-      MVL_ASSIGN_OR_RETURN(value.string, ParseString());
-      return value;
-    }
-    size_t end = pos_;
-    while (end < text_.size() &&
-           absl::ascii_isdigit(static_cast<unsigned char>(text_[end])))
-      ++end;
-    if (end == pos_ ||
-        !absl::SimpleAtoi(text_.substr(pos_, end - pos_), &value.number)) {
-      return Error("expected a value");
-    }
-    pos_ = end;
-    return value;
-  }
-
-  absl::string_view text_;
-  size_t pos_ = 0;
-};
-
-const Json* Member(const Json& object, absl::string_view key) {
-  for (const auto& [k, v] : object.object) {
-    if (k == key) return &v;
-  }
-  return nullptr;
+  return static_cast<int64_t>(value.number);
 }
 
 // ---------------------------------------------------------------------------
@@ -327,9 +185,9 @@ absl::StatusOr<NamedTensors> ReadSafetensorsFile(
   }
   if (header_size > bytes.size() - 8)
     return corrupt("header length exceeds the file");
-  auto parsed = JsonParser(bytes.substr(8, header_size)).ParseDocument();
+  absl::StatusOr<JsonValue> parsed = ParseJson(bytes.substr(8, header_size));
   if (!parsed.ok()) return corrupt(parsed.status().message());
-  if (parsed->kind != Json::kObject)
+  if (parsed->kind != JsonValue::Kind::kObject)
     return corrupt("header is not a JSON object");
   const absl::string_view data = bytes.substr(8 + header_size);
   NamedTensors tensors;
@@ -337,17 +195,18 @@ absl::StatusOr<NamedTensors> ReadSafetensorsFile(
     if (name == "__metadata__") {
       if (metadata != nullptr) {
         for (const auto& [k, v] : entry.object) {
-          if (v.kind == Json::kString) (*metadata)[k] = v.string;
+          if (v.kind == JsonValue::Kind::kString) (*metadata)[k] = v.string;
         }
       }
       continue;
     }
-    const Json* dtype = Member(entry, "dtype");
-    const Json* shape = Member(entry, "shape");
-    const Json* offsets = Member(entry, "data_offsets");
-    if (dtype == nullptr || dtype->kind != Json::kString || shape == nullptr ||
-        shape->kind != Json::kArray || offsets == nullptr ||
-        offsets->kind != Json::kArray || offsets->array.size() != 2) {
+    const JsonValue* dtype = entry.Find("dtype");
+    const JsonValue* shape = entry.Find("shape");
+    const JsonValue* offsets = entry.Find("data_offsets");
+    if (dtype == nullptr || dtype->kind != JsonValue::Kind::kString ||
+        shape == nullptr || shape->kind != JsonValue::Kind::kArray ||
+        offsets == nullptr || offsets->kind != JsonValue::Kind::kArray ||
+        offsets->array.size() != 2) {
       return corrupt(absl::StrCat("entry '", name,
                                   "' lacks dtype, shape or data_offsets"));
     }
@@ -361,15 +220,22 @@ absl::StatusOr<NamedTensors> ReadSafetensorsFile(
     }
     std::vector<int64_t> sizes;
     int64_t numel = 1;
-    for (const Json& d : shape->array) {
-      if (d.kind != Json::kNumber || d.number > (int64_t{1} << 40)) {
+    for (const JsonValue& d : shape->array) {
+      const std::optional<int64_t> size = AsIndex(d);
+      if (!size.has_value() || *size > (int64_t{1} << 40) ||
+          (*size > 0 && numel > (int64_t{1} << 50) / *size)) {
         return corrupt(absl::StrCat("entry '", name, "' has a bad shape"));
       }
-      sizes.push_back(d.number);
-      numel *= d.number;
+      sizes.push_back(*size);
+      numel *= *size;
     }
-    const int64_t begin = offsets->array[0].number;
-    const int64_t end = offsets->array[1].number;
+    const std::optional<int64_t> first = AsIndex(offsets->array[0]);
+    const std::optional<int64_t> last = AsIndex(offsets->array[1]);
+    if (!first.has_value() || !last.has_value()) {
+      return corrupt(absl::StrCat("entry '", name, "' has bad data offsets"));
+    }
+    const int64_t begin = *first;
+    const int64_t end = *last;
     const int64_t item = static_cast<int64_t>(c10::elementSize(type->type));
     if (begin < 0 || end < begin || static_cast<uint64_t>(end) > data.size() ||
         end - begin != numel * item) {

@@ -37,101 +37,6 @@ std::string CsvField(absl::string_view s) {
   return out;
 }
 
-// A cursor over one JSON line.
-class JsonCursor {
- public:
-  explicit JsonCursor(absl::string_view text) : text_(text) {}
-
-  void SkipSpace() {
-    while (pos_ < text_.size() &&
-           absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
-      ++pos_;
-    }
-  }
-  bool Consume(char c) {
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  bool AtEnd() {
-    SkipSpace();
-    return pos_ == text_.size();
-  }
-  bool String(std::string* out) {
-    if (!Consume('"')) return false;
-    out->clear();
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_++];
-      if (c == '"') return true;
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (pos_ >= text_.size()) return false;
-      const char e = text_[pos_++];
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out->push_back(e);
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'u': {
-          if (pos_ + 4 > text_.size()) return false;
-          const std::string hex(text_.substr(pos_, 4));
-          char* end = nullptr;
-          const long code = std::strtol(hex.c_str(), &end, 16);
-          if (end != hex.c_str() + 4 || code > 0x7f)
-            return false;  // we only write ASCII escapes
-          out->push_back(static_cast<char>(code));
-          pos_ += 4;
-          break;
-        }
-        default:
-          return false;
-      }
-    }
-    return false;
-  }
-  bool Number(double* out) {
-    SkipSpace();
-    if (text_.substr(pos_, 4) == "null") {
-      pos_ += 4;
-      *out = std::numeric_limits<double>::quiet_NaN();
-      return true;
-    }
-    const std::string rest(
-        text_.substr(pos_, std::min<size_t>(64, text_.size() - pos_)));
-    char* end = nullptr;
-    errno = 0;
-    *out = std::strtod(rest.c_str(), &end);
-    if (end == rest.c_str()) return false;
-    pos_ += end - rest.c_str();
-    return true;
-  }
-
- private:
-  absl::string_view text_;
-  size_t pos_ = 0;
-};
-
 }  // namespace
 
 std::string MetricsRowToJson(const MetricsRow& row) {
@@ -145,32 +50,30 @@ std::string MetricsRowToJson(const MetricsRow& row) {
 }
 
 absl::StatusOr<MetricsRow> ParseMetricsJson(absl::string_view line) {
-  JsonCursor cursor(line);
-  MetricsRow row;
-  bool has_step = false;
   auto bad = [&] {
     return absl::InvalidArgumentError(
         absl::StrCat("not a metrics row: '", line.substr(0, 80), "'"));
   };
-  if (!cursor.Consume('{')) return bad();
-  if (!cursor.Consume('}')) {
-    do {
-      std::string key;
-      double value = 0;
-      if (!cursor.String(&key) || !cursor.Consume(':') ||
-          !cursor.Number(&value))
-        return bad();
-      if (key == "step") {
-        if (!std::isfinite(value) || value != std::floor(value)) return bad();
-        row.step = static_cast<int64_t>(value);
-        has_step = true;
-      } else {
-        row.values.emplace_back(std::move(key), value);
-      }
-    } while (cursor.Consume(','));
-    if (!cursor.Consume('}')) return bad();
+  absl::StatusOr<JsonValue> parsed = ParseJson(line);
+  if (!parsed.ok() || parsed->kind != JsonValue::Kind::kObject) return bad();
+  MetricsRow row;
+  bool has_step = false;
+  for (auto& [key, value] : parsed->object) {
+    double number = std::numeric_limits<double>::quiet_NaN();
+    if (value.kind == JsonValue::Kind::kNumber) {
+      number = value.number;
+    } else if (value.kind != JsonValue::Kind::kNull) {
+      return bad();
+    }
+    if (key == "step") {
+      if (!std::isfinite(number) || number != std::floor(number)) return bad();
+      row.step = static_cast<int64_t>(number);
+      has_step = true;
+    } else {
+      row.values.emplace_back(std::move(key), number);
+    }
   }
-  if (!cursor.AtEnd() || !has_step) return bad();
+  if (!has_step) return bad();
   return row;
 }
 
