@@ -193,8 +193,13 @@ class AdamW : public SlotOptimizer {
           const double bias_correction2 = 1 - std::pow(beta2, step);
           const double step_size = lr / bias_correction1;
           const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-          const at::Tensor denom =
-              (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(config_.eps());
+          // PyTorch computes (exp_avg_sq.sqrt() / c).add_(eps) in fresh
+          // tensors; the same element-wise operations in one reused buffer
+          // give the same bits without allocating (and page-faulting) two
+          // parameter-sized temporaries per tensor and step.
+          at::Tensor denom = Scratch(param);
+          at::sqrt_out(denom, exp_avg_sq);
+          denom.div_(bias_correction2_sqrt).add_(config_.eps());
           param.addcdiv_(exp_avg, denom, -step_size);
         }
       }
@@ -202,7 +207,18 @@ class AdamW : public SlotOptimizer {
   }
 
  private:
+  // A contiguous buffer shaped like `param`, reused across parameters.
+  at::Tensor Scratch(const at::Tensor& param) {
+    if (!scratch_.defined() || scratch_.numel() < param.numel() ||
+        scratch_.scalar_type() != param.scalar_type()) {
+      scratch_ =
+          at::empty({param.numel()}, param.options().requires_grad(false));
+    }
+    return scratch_.narrow(0, 0, param.numel()).view(param.sizes());
+  }
+
   AdamWConfig config_;
+  at::Tensor scratch_;
 };
 
 // torch.optim.SGD, `_single_tensor_sgd` with maximize off.
