@@ -419,7 +419,9 @@ TEST(TrainerResumeTest, KilledAtARandomStepAndResumedEqualsAnUninterruptedRun) {
       absl::StrCat("kill after step ", kill_after, " (seed ", seed, ")"));
   const std::string progress = RunDir("killed.progress");
   const std::vector<std::string> args = WorkerArgs(
-      "killed", {"--step_sleep_ms=30", "--progress_file=" + progress});
+      "killed", {"--step_sleep_ms=30", "--progress_file=" + progress,
+                 // A backstop, so a slow test process cannot miss the run.
+                 "--hold_after_step=" + std::to_string(kill_after + 2)});
   {
     MVL_ASSERT_OK_AND_ASSIGN(
         Child child, Child::Start(args, NoRankEnv(), RunDir("killed1.log")));
@@ -436,10 +438,9 @@ TEST(TrainerResumeTest, KilledAtARandomStepAndResumedEqualsAnUninterruptedRun) {
   const int64_t reached = LastProgress(progress);
   EXPECT_GE(reached, kill_after);
   EXPECT_LT(reached, 30);
-  std::vector<std::string> resume_args = args;
-  resume_args.push_back("--resume=1");
-  const ChildResult resumed =
-      RunWorker(resume_args, "killed2.log", NoRankEnv());
+  // The same run folder and training flags, without the hold.
+  const ChildResult resumed = RunWorker(WorkerArgs("killed", {"--resume=1"}),
+                                        "killed2.log", NoRankEnv());
   ASSERT_TRUE(resumed.exited && resumed.exit_code == 0) << resumed.output;
   EXPECT_THAT(resumed.output, HasSubstr("finished: 30 steps"));
 

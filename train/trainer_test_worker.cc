@@ -7,7 +7,9 @@
 // safetensors; ".rank<r>" is appended for ranks > 0), steps, global_batch,
 // accum, dropout, noise (0/1: input noise from the worker's own generator,
 // saved as extra state), ema, clip, checkpoint_every, keep_last, resume (0/1),
-// step_sleep_ms, progress_file (completed step counts, one per line),
+// step_sleep_ms, hold_after_step (sleep two minutes once that many steps are
+// done, so a test can kill the run before it ends), progress_file (completed
+// step counts, one per line),
 // crash_in_save_at_step (SIGKILL after the checkpoint files of that step are
 // written, before the folder is committed).
 // Exit codes: 0 ok, 2 bad flags, 3 a library call failed.
@@ -97,6 +99,8 @@ absl::Status Run(const Flags& flags) {
   const bool noise = GetNumber(flags, "noise", 1) != 0;
   std::mt19937 augment(1234 + comm->rank());
   const int sleep_ms = static_cast<int>(GetNumber(flags, "step_sleep_ms", 0));
+  const int64_t hold_step =
+      static_cast<int64_t>(GetNumber(flags, "hold_after_step", -1));
   const int64_t crash_step =
       static_cast<int64_t>(GetNumber(flags, "crash_in_save_at_step", -1));
   const std::string progress_file = Get(flags, "progress_file", "");
@@ -135,6 +139,8 @@ absl::Status Run(const Flags& flags) {
     }
     if (sleep_ms > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+    if (completed == hold_step)
+      std::this_thread::sleep_for(std::chrono::minutes(2));
   };
   MVL_ASSIGN_OR_RETURN(
       std::unique_ptr<Trainer> trainer,
