@@ -15,15 +15,14 @@
 #include <set>
 #include <system_error>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/file_io.h"
+#include "core/safetensors.h"
 #include "core/status_macros.h"
 #include "core/torch_status.h"
-#include "train/json_text.h"
 
 namespace mammovl::train {
 namespace {
@@ -37,30 +36,6 @@ constexpr char kStateFile[] = "state.pbtxt";
 constexpr char kConfigFile[] = "config.pbtxt";
 constexpr char kFolderPrefix[] = "step-";
 constexpr char kTempMarker[] = ".tmp-";
-
-// ---------------------------------------------------------------------------
-// Safetensors.
-
-struct DtypeName {
-  at::ScalarType type;
-  const char* name;
-};
-constexpr DtypeName kDtypes[] = {
-    {at::kFloat, "F32"},     {at::kDouble, "F64"}, {at::kHalf, "F16"},
-    {at::kBFloat16, "BF16"}, {at::kLong, "I64"},   {at::kInt, "I32"},
-    {at::kShort, "I16"},     {at::kChar, "I8"},    {at::kByte, "U8"},
-    {at::kBool, "BOOL"},
-};
-
-// A non-negative integer below 2^53 (exact in a double), or nullopt.
-std::optional<int64_t> AsIndex(const JsonValue& value) {
-  if (value.kind != JsonValue::Kind::kNumber || !(value.number >= 0) ||
-      value.number >= 9007199254740992.0 ||
-      value.number != std::floor(value.number)) {
-    return std::nullopt;
-  }
-  return static_cast<int64_t>(value.number);
-}
 
 // ---------------------------------------------------------------------------
 // Folders.
@@ -99,159 +74,22 @@ absl::Status WriteTextFile(const std::string& path, absl::string_view text) {
   return core::WriteFileAtomically(path, text);
 }
 
+// Every tensor of a safetensors file, in file order.
+absl::StatusOr<NamedTensors> ReadTensors(const std::string& path) {
+  MVL_ASSIGN_OR_RETURN(const core::SafetensorsFile file,
+                       core::SafetensorsFile::Open(path));
+  NamedTensors tensors;
+  for (const std::string& name : file.names()) {
+    MVL_ASSIGN_OR_RETURN(at::Tensor tensor, file.Load(name));
+    tensors.emplace_back(name, std::move(tensor));
+  }
+  return tensors;
+}
+
 }  // namespace
 
 std::string CheckpointFolderName(int64_t step) {
   return absl::StrFormat("%s%08d", kFolderPrefix, step);
-}
-
-absl::Status WriteSafetensorsFile(
-    absl::string_view path, const NamedTensors& tensors,
-    const std::map<std::string, std::string>& metadata) {
-  return core::RunTorch(absl::StrCat("writing ", path), [&]() -> absl::Status {
-    std::vector<at::Tensor> data;
-    data.reserve(tensors.size());
-    std::string header = "{\"__metadata__\":{";
-    bool first = true;
-    for (const auto& [key, value] : metadata) {
-      absl::StrAppend(&header, first ? "" : ",", JsonQuote(key), ":",
-                      JsonQuote(value));
-      first = false;
-    }
-    header += "}";
-    std::set<std::string> names;
-    int64_t offset = 0;
-    for (const auto& [name, tensor] : tensors) {
-      if (!names.insert(name).second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("tensor name '", name, "' appears twice"));
-      }
-      const DtypeName* dtype = nullptr;
-      for (const DtypeName& d : kDtypes) {
-        if (d.type == tensor.scalar_type()) dtype = &d;
-      }
-      if (dtype == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("tensor '", name, "' has unsupported dtype ",
-                         std::string(tensor.dtype().name())));
-      }
-      if (!tensor.device().is_cpu()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("tensor '", name, "' is not on the CPU"));
-      }
-      at::Tensor contiguous = tensor.detach().contiguous();
-      const int64_t bytes =
-          contiguous.numel() * static_cast<int64_t>(contiguous.element_size());
-      std::string shape;
-      for (int64_t d = 0; d < contiguous.dim(); ++d) {
-        absl::StrAppend(&shape, d == 0 ? "" : ",", contiguous.size(d));
-      }
-      absl::StrAppend(&header, ",", JsonQuote(name), ":{\"dtype\":\"",
-                      dtype->name, "\",\"shape\":[", shape,
-                      "],\"data_offsets\":[", offset, ",", offset + bytes,
-                      "]}");
-      offset += bytes;
-      data.push_back(std::move(contiguous));
-    }
-    header += "}";
-    header.append((8 - header.size() % 8) % 8, ' ');
-    MVL_ASSIGN_OR_RETURN(core::AtomicFileWriter writer,
-                         core::AtomicFileWriter::Open(path));
-    std::string length(8, '\0');
-    for (int i = 0; i < 8; ++i)
-      length[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
-    MVL_RETURN_IF_ERROR(writer.Append(length));
-    MVL_RETURN_IF_ERROR(writer.Append(header));
-    for (const at::Tensor& t : data) {
-      MVL_RETURN_IF_ERROR(writer.Append(
-          absl::string_view(static_cast<const char*>(t.data_ptr()),
-                            t.numel() * t.element_size())));
-    }
-    return writer.Commit();
-  });
-}
-
-absl::StatusOr<NamedTensors> ReadSafetensorsFile(
-    absl::string_view path, std::map<std::string, std::string>* metadata) {
-  MVL_ASSIGN_OR_RETURN(core::MappedFile file, core::MappedFile::Open(path));
-  const absl::string_view bytes = file.data();
-  auto corrupt = [&](absl::string_view what) {
-    return absl::DataLossError(absl::StrCat(path, ": ", what));
-  };
-  if (bytes.size() < 8) return corrupt("shorter than the 8-byte header length");
-  uint64_t header_size = 0;
-  for (int i = 0; i < 8; ++i) {
-    header_size |= uint64_t{static_cast<unsigned char>(bytes[i])} << (8 * i);
-  }
-  if (header_size > bytes.size() - 8)
-    return corrupt("header length exceeds the file");
-  absl::StatusOr<JsonValue> parsed = ParseJson(bytes.substr(8, header_size));
-  if (!parsed.ok()) return corrupt(parsed.status().message());
-  if (parsed->kind != JsonValue::Kind::kObject)
-    return corrupt("header is not a JSON object");
-  const absl::string_view data = bytes.substr(8 + header_size);
-  NamedTensors tensors;
-  for (const auto& [name, entry] : parsed->object) {
-    if (name == "__metadata__") {
-      if (metadata != nullptr) {
-        for (const auto& [k, v] : entry.object) {
-          if (v.kind == JsonValue::Kind::kString) (*metadata)[k] = v.string;
-        }
-      }
-      continue;
-    }
-    const JsonValue* dtype = entry.Find("dtype");
-    const JsonValue* shape = entry.Find("shape");
-    const JsonValue* offsets = entry.Find("data_offsets");
-    if (dtype == nullptr || dtype->kind != JsonValue::Kind::kString ||
-        shape == nullptr || shape->kind != JsonValue::Kind::kArray ||
-        offsets == nullptr || offsets->kind != JsonValue::Kind::kArray ||
-        offsets->array.size() != 2) {
-      return corrupt(absl::StrCat("entry '", name,
-                                  "' lacks dtype, shape or data_offsets"));
-    }
-    const DtypeName* type = nullptr;
-    for (const DtypeName& d : kDtypes) {
-      if (dtype->string == d.name) type = &d;
-    }
-    if (type == nullptr) {
-      return corrupt(absl::StrCat("entry '", name, "' has unsupported dtype ",
-                                  dtype->string));
-    }
-    std::vector<int64_t> sizes;
-    int64_t numel = 1;
-    for (const JsonValue& d : shape->array) {
-      const std::optional<int64_t> size = AsIndex(d);
-      if (!size.has_value() || *size > (int64_t{1} << 40) ||
-          (*size > 0 && numel > (int64_t{1} << 50) / *size)) {
-        return corrupt(absl::StrCat("entry '", name, "' has a bad shape"));
-      }
-      sizes.push_back(*size);
-      numel *= *size;
-    }
-    const std::optional<int64_t> first = AsIndex(offsets->array[0]);
-    const std::optional<int64_t> last = AsIndex(offsets->array[1]);
-    if (!first.has_value() || !last.has_value()) {
-      return corrupt(absl::StrCat("entry '", name, "' has bad data offsets"));
-    }
-    const int64_t begin = *first;
-    const int64_t end = *last;
-    const int64_t item = static_cast<int64_t>(c10::elementSize(type->type));
-    if (begin < 0 || end < begin || static_cast<uint64_t>(end) > data.size() ||
-        end - begin != numel * item) {
-      return corrupt(absl::StrCat("entry '", name, "' has data offsets [",
-                                  begin, ", ", end,
-                                  "] that do not fit its shape or the file"));
-    }
-    MVL_ASSIGN_OR_RETURN(at::Tensor tensor, core::RunTorch("allocating", [&] {
-                           return at::empty(
-                               sizes, at::TensorOptions().dtype(type->type));
-                         }));
-    if (numel > 0)
-      std::memcpy(tensor.data_ptr(), data.data() + begin, end - begin);
-    tensors.emplace_back(name, std::move(tensor));
-  }
-  return tensors;
 }
 
 absl::Status CopyNamedTensors(const NamedTensors& saved,
@@ -358,15 +196,15 @@ absl::StatusOr<std::string> CheckpointManager::Save(
 
   const std::map<std::string, std::string> metadata = {
       {"format", "pt"}, {"step", absl::StrCat(contents.state.step())}};
-  MVL_RETURN_IF_ERROR(WriteSafetensorsFile(
+  MVL_RETURN_IF_ERROR(core::WriteSafetensors(
       absl::StrCat(temp_dir, "/", kModelFile), contents.model, metadata));
   if (!contents.optimizer.empty()) {
     MVL_RETURN_IF_ERROR(
-        WriteSafetensorsFile(absl::StrCat(temp_dir, "/", kOptimizerFile),
-                             contents.optimizer, metadata));
+        core::WriteSafetensors(absl::StrCat(temp_dir, "/", kOptimizerFile),
+                               contents.optimizer, metadata));
   }
   if (!contents.ema.empty()) {
-    MVL_RETURN_IF_ERROR(WriteSafetensorsFile(
+    MVL_RETURN_IF_ERROR(core::WriteSafetensors(
         absl::StrCat(temp_dir, "/", kEmaFile), contents.ema, metadata));
   }
   MVL_RETURN_IF_ERROR(WriteTextFile(absl::StrCat(temp_dir, "/", kConfigFile),
@@ -421,17 +259,15 @@ absl::StatusOr<CheckpointContents> LoadCheckpoint(absl::string_view dir,
   MVL_ASSIGN_OR_RETURN(
       contents.config_text,
       core::ReadFileToString(absl::StrCat(dir, "/", kConfigFile)));
-  MVL_ASSIGN_OR_RETURN(
-      contents.model,
-      ReadSafetensorsFile(absl::StrCat(dir, "/", kModelFile), nullptr));
+  MVL_ASSIGN_OR_RETURN(contents.model,
+                       ReadTensors(absl::StrCat(dir, "/", kModelFile)));
   const std::string optimizer = absl::StrCat(dir, "/", kOptimizerFile);
   if (with_optimizer && core::PathExists(optimizer)) {
-    MVL_ASSIGN_OR_RETURN(contents.optimizer,
-                         ReadSafetensorsFile(optimizer, nullptr));
+    MVL_ASSIGN_OR_RETURN(contents.optimizer, ReadTensors(optimizer));
   }
   const std::string ema = absl::StrCat(dir, "/", kEmaFile);
   if (core::PathExists(ema)) {
-    MVL_ASSIGN_OR_RETURN(contents.ema, ReadSafetensorsFile(ema, nullptr));
+    MVL_ASSIGN_OR_RETURN(contents.ema, ReadTensors(ema));
   }
   return contents;
 }

@@ -7,7 +7,8 @@
 //     state.pbtxt            CheckpointState: step, counters, per-rank RNG
 //                            state and data position
 //     config.pbtxt           the effective experiment config
-// The safetensors files load in Python (`safetensors.torch.load_file`).
+// The safetensors files are written by core/safetensors and load in Python
+// (`safetensors.torch.load_file`).
 //
 // Saving is atomic: everything is written and fsynced into
 // `step-N.tmp-<pid>`, which is then renamed to `step-N` (and the parent folder
@@ -94,15 +95,6 @@ std::string CheckpointFolderName(int64_t step);
 absl::Status CopyNamedTensors(const NamedTensors& saved,
                               const NamedTensors& target,
                               absl::string_view what, bool allow_extra = false);
-
-// Safetensors files (the HF format: 8-byte header length, JSON header with
-// dtype/shape/data_offsets per tensor and "__metadata__", raw little-endian
-// data). Tensors must be on the CPU; they are written contiguous.
-absl::Status WriteSafetensorsFile(
-    absl::string_view path, const NamedTensors& tensors,
-    const std::map<std::string, std::string>& metadata);
-absl::StatusOr<NamedTensors> ReadSafetensorsFile(
-    absl::string_view path, std::map<std::string, std::string>* metadata);
 
 }  // namespace mammovl::train
 

@@ -40,9 +40,9 @@ TEST(JsonTextTest, ParsesNestedDocuments) {
 }
 
 TEST(JsonTextTest, RejectsMalformedDocumentsWithTheOffset) {
-  EXPECT_THAT(
-      ParseJson(R"({"a": 1,})"),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("byte 8: expected a string")));
+  EXPECT_THAT(ParseJson(R"({"a": 1,})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("byte 8: expected a string")));
   EXPECT_THAT(
       ParseJson(R"({"a": 1} x)"),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("trailing")));

@@ -15,6 +15,15 @@ namespace mammovl::train {
 // "vision.blocks.0.attn.qkv.weight".
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
+// The tensor called `name`, or nullptr.
+inline const at::Tensor* FindTensor(const NamedTensors& tensors,
+                                    const std::string& name) {
+  for (const auto& [n, t] : tensors) {
+    if (n == name) return &t;
+  }
+  return nullptr;
+}
+
 }  // namespace mammovl::train
 
 #endif  // MAMMOVL_TRAIN_NAMED_TENSORS_H_

@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/proto_config.h"
+#include "core/safetensors.h"
 #include "core/status_macros.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
@@ -165,8 +166,8 @@ absl::Status Run(const Flags& flags) {
   if (comm->rank() > 0) absl::StrAppend(&path, ".rank", comm->rank());
   std::fprintf(stderr, "finished: %lld steps, last loss %.6g\n",
                static_cast<long long>(result.steps), result.last_loss);
-  return WriteSafetensorsFile(path, out,
-                              {{"steps", absl::StrCat(result.steps)}});
+  return core::WriteSafetensors(path, out,
+                                {{"steps", absl::StrCat(result.steps)}});
 }
 
 }  // namespace
