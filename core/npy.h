@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -62,7 +63,11 @@ absl::StatusOr<std::vector<T>> NpyValues(const NpyArray& array) {
                                       NpyDescr<T>());
   }
   std::vector<T> values(array.data.size() / sizeof(T));
-  if (!values.empty()) std::memcpy(values.data(), array.data.data(), array.data.size());
+  if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> is bit-packed
+    for (size_t i = 0; i < values.size(); ++i) values[i] = array.data[i] != 0;
+  } else if (!values.empty()) {
+    std::memcpy(values.data(), array.data.data(), array.data.size());
+  }
   return values;
 }
 
