@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/npy_tensor.h"
+#include "core/state_dict.h"
 #include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -19,7 +21,7 @@ namespace {
 
 using ::mammovl::core::StatusIs;
 using ::testing::HasSubstr;
-using testing::ReadNpyTensor;
+using ::mammovl::core::ReadNpyTensor;
 using testing::TensorsClose;
 using testing::TestData;
 
@@ -43,7 +45,7 @@ EfficientNet LoadSmall(const EfficientNetConfig& config, bool channels_last,
                        std::vector<std::string> ignore = {}) {
   EXPECT_THAT(ValidateEfficientNetConfig(config), core::IsOk());
   EfficientNet net(config, channels_last);
-  auto tensors = testing::ReadTensorDict(TestData("efficientnet/weights.pt"));
+  auto tensors = core::LoadStateDict(TestData("checkpoints/mammoclip_b2s.tar"), "image_encoder.");
   EXPECT_THAT(tensors, core::IsOk());
   WeightLoadOptions options;
   options.ignore_unexpected = std::move(ignore);

@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/npy_tensor.h"
+#include "core/state_dict.h"
 #include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -18,7 +20,7 @@ namespace {
 
 using ::mammovl::core::StatusIs;
 using ::testing::HasSubstr;
-using testing::ReadNpyTensor;
+using ::mammovl::core::ReadNpyTensor;
 using testing::TensorsClose;
 using testing::TestData;
 
@@ -38,7 +40,7 @@ Fpn Load(const FpnConfig& config, const std::vector<int64_t>& in_channels,
          const std::string& weights) {
   EXPECT_THAT(ValidateFpnConfig(config, in_channels), core::IsOk());
   Fpn fpn(config, in_channels);
-  auto tensors = testing::ReadTensorDict(TestData("fpn/" + weights));
+  auto tensors = core::LoadStateDict(TestData("fpn/" + weights));
   EXPECT_THAT(tensors, core::IsOk());
   EXPECT_THAT(LoadModuleWeights(*fpn, *tensors, {}), core::IsOk());  // strict: names match
   return fpn;
@@ -84,7 +86,7 @@ TEST(FpnTest, TorchvisionFeaturePyramidNetwork) {
   ExpectOutputs(p6p7, "torchvision_p6p7", "torchvision_p6p7", 3);
   // Same lateral/output weights with torchvision's LastLevelMaxPool.
   Fpn pool(ParseConfig("out_channels: 16 extra_levels: MAX_POOL"), std::vector<int64_t>{8, 16, 24});
-  auto tensors = testing::ReadTensorDict(TestData("fpn/torchvision_p6p7.pt"));
+  auto tensors = core::LoadStateDict(TestData("fpn/torchvision_p6p7.pt"));
   ASSERT_THAT(tensors, core::IsOk());
   WeightLoadOptions options;
   options.ignore_unexpected = {"extra_blocks."};

@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include "core/npy_tensor.h"
+#include "core/state_dict.h"
 #include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -17,7 +19,7 @@ namespace {
 
 using ::mammovl::core::StatusIs;
 using ::testing::HasSubstr;
-using testing::ReadNpyTensor;
+using ::mammovl::core::ReadNpyTensor;
 using testing::TensorsClose;
 using testing::TestData;
 
@@ -36,7 +38,7 @@ at::Tensor Npy(const std::string& name) {
 
 // Loads heads/<name>.pt, with `strip` removed from the front of every key.
 void LoadInto(torch::nn::Module& module, const std::string& name, const std::string& strip = "") {
-  auto tensors = testing::ReadTensorDict(TestData("heads/" + name + ".pt"));
+  auto tensors = core::LoadStateDict(TestData("heads/" + name + ".pt"));
   ASSERT_THAT(tensors, core::IsOk());
   NamedTensors renamed;
   for (auto& [key, t] : *tensors) renamed.emplace_back(key.substr(strip.size()), t);

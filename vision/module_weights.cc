@@ -18,17 +18,17 @@ namespace mammovl::vision {
 namespace {
 
 constexpr size_t kMaxListed = 20;
+constexpr size_t kMaxShapesListed = 10;
 
 std::string ShapeString(at::IntArrayRef sizes) {
   return absl::StrCat("[", absl::StrJoin(sizes, ", "), "]");
 }
 
-// "a, b, c" with at most kMaxListed names, then "... and N more".
-std::string KeyList(const std::vector<std::string>& keys) {
-  std::vector<std::string> shown(keys.begin(),
-                                 keys.begin() + std::min(keys.size(), kMaxListed));
+// "a, b, c" with at most `max` entries, then "... and N more".
+std::string KeyList(const std::vector<std::string>& keys, size_t max = kMaxListed) {
+  std::vector<std::string> shown(keys.begin(), keys.begin() + std::min(keys.size(), max));
   std::string list = absl::StrJoin(shown, ", ");
-  if (keys.size() > kMaxListed) absl::StrAppend(&list, ", ... and ", keys.size() - kMaxListed, " more");
+  if (keys.size() > max) absl::StrAppend(&list, ", ... and ", keys.size() - max, " more");
   return list;
 }
 
@@ -77,9 +77,9 @@ absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
     const bool scalar_compat = t.defined() && target.dim() == 0 && t.dim() == 1 && t.numel() == 1;
     if (!t.defined() || (t.sizes() != target.sizes() && !scalar_compat)) {
       shape_errors.push_back(absl::StrCat(
-          "'", key, "': ", options.source, " has shape ",
+          "'", key, "' has shape ",
           t.defined() ? ShapeString(t.sizes()) : std::string("<undefined>"),
-          ", the model expects ", ShapeString(target.sizes())));
+          " in the checkpoint, the model expects ", ShapeString(target.sizes())));
     }
   }
   for (const auto& [key, tensor] : tensors) {
@@ -94,7 +94,7 @@ absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
   std::vector<std::string> problems;
   if (!shape_errors.empty()) {
     problems.push_back(absl::StrCat(shape_errors.size(), " shape mismatch(es): ",
-                                    KeyList(shape_errors)));
+                                    KeyList(shape_errors, kMaxShapesListed)));
   }
   if (options.strict && !report.missing.empty()) {
     problems.push_back(absl::StrCat(report.missing.size(), " missing key(s): ",

@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/npy_tensor.h"
+#include "core/state_dict.h"
 #include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -19,7 +21,7 @@ namespace {
 
 using ::mammovl::core::StatusIs;
 using ::testing::HasSubstr;
-using testing::ReadNpyTensor;
+using ::mammovl::core::ReadNpyTensor;
 using testing::TensorsClose;
 using testing::TestData;
 
@@ -35,7 +37,7 @@ ResNet LoadSmall(const std::string& extra, bool channels_last) {
       "depth: RESNET50 base_width: 4 stage_blocks: [1, 2, 1, 1] " + extra);
   EXPECT_THAT(ValidateResNetConfig(config), core::IsOk());
   ResNet net(config, channels_last);
-  auto tensors = testing::ReadTensorDict(TestData("resnet/weights.pt"));
+  auto tensors = core::LoadStateDict(TestData("resnet/weights.pt"));
   EXPECT_THAT(tensors, core::IsOk());
   EXPECT_THAT(LoadModuleWeights(*net, *tensors, {}), core::IsOk());
   net->eval();

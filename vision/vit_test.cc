@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include "core/npy_tensor.h"
+#include "core/state_dict.h"
 #include "core/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -19,7 +21,7 @@ namespace {
 
 using ::mammovl::core::StatusIs;
 using ::testing::HasSubstr;
-using testing::ReadNpyTensor;
+using ::mammovl::core::ReadNpyTensor;
 using testing::TensorsClose;
 using testing::TestData;
 
@@ -33,10 +35,15 @@ VitConfig ParseConfig(const std::string& text) {
 // position table for a 5×5 grid (70×70).
 constexpr char kSmallDino[] = "embed_dim: 32 depth: 2 num_heads: 2 pos_embed_grid: 5 ";
 
-VisionTransformer Load(const VitConfig& config, const std::string& weights) {
+// The small DINOv2 sits inside the MaMA-layout Lightning checkpoint.
+constexpr char kDino[] = "checkpoints/mama_vits.ckpt";
+constexpr char kDinoPrefix[] = "img_encoder_q.model.";
+
+VisionTransformer Load(const VitConfig& config, const std::string& weights,
+                       const std::string& prefix = kDinoPrefix) {
   EXPECT_THAT(ValidateVitConfig(config), core::IsOk());
   VisionTransformer vit(config);
-  auto tensors = testing::ReadTensorDict(TestData("vit/" + weights));
+  auto tensors = core::LoadStateDict(TestData(weights), prefix);
   EXPECT_THAT(tensors, core::IsOk());
   EXPECT_THAT(LoadModuleWeights(*vit, *tensors, {}), core::IsOk());
   vit->eval();
@@ -82,14 +89,14 @@ void ExpectCase(VisionTransformer& vit, const std::string& case_name, const std:
 
 TEST(VitTest, DinoV2WithRegistersOnTrainedGrid) {
   VisionTransformer vit = Load(ParseConfig(std::string(kSmallDino) + "return_block_outputs: true"),
-                               "dinov2s.pt");
+                               kDino);
   ExpectCase(vit, "dinov2s_square", "square", true, false);
 }
 
 TEST(VitTest, DinoV2InterpolatesPositionsForMammogramAspect) {
   // 140×84 = the 1520×912 aspect: a 10×6 grid from the 5×5 table (bicubic, antialias).
   VisionTransformer vit = Load(ParseConfig(std::string(kSmallDino) + "return_block_outputs: true"),
-                               "dinov2s.pt");
+                               kDino);
   ExpectCase(vit, "dinov2s_mammo", "mammo", true, false);
   ExpectCase(vit, "dinov2s_tall", "tall", true, false);
 }
@@ -98,7 +105,7 @@ TEST(VitTest, DinoV2HubInterpolationWithOffset) {
   VisionTransformer vit = Load(
       ParseConfig(std::string(kSmallDino) +
                   "return_block_outputs: true interpolate_antialias: false interpolate_offset: 0.1"),
-      "dinov2s.pt");
+      kDino);
   ExpectCase(vit, "dinov2s_hub_mammo", "mammo", true, false);
 }
 
@@ -107,13 +114,13 @@ TEST(VitTest, MgcaVitB16WithClsPoolingAndLastAttention) {
       ParseConfig("patch_size: 16 embed_dim: 32 depth: 2 num_heads: 2 pos_embed_grid: 4 "
                   "num_register_tokens: 0 layer_scale: false mask_token: false pooling: CLS "
                   "return_last_attention: true return_block_outputs: true"),
-      "vit16s.pt");
+      "vit/vit16s.pt", "");
   ExpectCase(vit, "vit16s", "vit16s", false, true);
 }
 
 TEST(VitTest, MeanPatchPoolingAveragesNormalisedPatchTokens) {
   VisionTransformer vit =
-      Load(ParseConfig(std::string(kSmallDino) + "pooling: MEAN_PATCH"), "dinov2s.pt");
+      Load(ParseConfig(std::string(kSmallDino) + "pooling: MEAN_PATCH"), kDino);
   c10::InferenceMode guard;
   BackboneOutput out = vit->Forward(Expected("input_mammo"));
   EXPECT_TRUE(TensorsClose(out.pooled, Expected("dinov2s_mammo.local").mean(1)));
@@ -125,7 +132,7 @@ TEST(VitTest, GradientCheckpointingGivesReferenceGradients) {
     SCOPED_TRACE("segments " + std::to_string(segments));
     VitConfig config = ParseConfig(std::string(kSmallDino) + "gradient_checkpointing_segments: " +
                                    std::to_string(segments));
-    VisionTransformer vit = Load(config, "dinov2s.pt");
+    VisionTransformer vit = Load(config, kDino);
     vit->train();
     at::Tensor x = Expected("input_mammo").requires_grad_(true);
     vit->Forward(x).pooled.sum().backward();
@@ -143,7 +150,7 @@ TEST(VitTest, CheckpointedParametersGetGradientsWhenInputNeedsNone) {
   // A frozen patch embedding and a plain input: blocks inside checkpointed
   // segments must still receive gradients.
   VitConfig config = ParseConfig(std::string(kSmallDino) + "gradient_checkpointing_segments: 2");
-  VisionTransformer vit = Load(config, "dinov2s.pt");
+  VisionTransformer vit = Load(config, kDino);
   vit->train();
   vit->cls_token.requires_grad_(false);
   vit->pos_embed.requires_grad_(false);

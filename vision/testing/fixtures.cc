@@ -1,49 +1,15 @@
 #include "vision/testing/fixtures.h"
 
-#include <cstring>
-#include <fstream>
-#include <iterator>
-#include <sstream>
-
-#include <torch/serialize.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/file_io.h"
-#include "core/npy.h"
-#include "core/torch_status.h"
 
 namespace mammovl::vision::testing {
 
 std::string TestData(absl::string_view relative) {
   return absl::StrCat("vision/testdata/", relative);
-}
-
-absl::StatusOr<at::Tensor> ReadNpyTensor(const std::string& path) {
-  absl::StatusOr<core::NpyArray> array = core::ReadNpy(path);
-  if (!array.ok()) return array.status();
-  if (array->descr != "<f4" || array->fortran_order) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": expected C-order float32, got ", array->descr));
-  }
-  at::Tensor t = at::empty(array->shape, at::kFloat);
-  if (t.numel() > 0) std::memcpy(t.data_ptr<float>(), array->data.data(), array->data.size());
-  return t;
-}
-
-absl::StatusOr<NamedTensors> ReadTensorDict(const std::string& path) {
-  absl::StatusOr<std::string> bytes = core::ReadFileToString(path);
-  if (!bytes.ok()) return bytes.status();
-  return core::RunTorch(absl::StrCat("reading ", path), [&] {
-    std::vector<char> data(bytes->begin(), bytes->end());
-    c10::IValue value = torch::pickle_load(data);
-    NamedTensors out;
-    for (const auto& item : value.toGenericDict()) {
-      out.emplace_back(item.key().toStringRef(), item.value().toTensor());
-    }
-    return out;
-  });
 }
 
 absl::StatusOr<std::vector<ParamEntry>> ReadParamList(const std::string& path) {

@@ -13,18 +13,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
-#include "vision/module_weights.h"
 
 namespace mammovl::vision::testing {
 
 // Path of a file under vision/testdata/ in the test's runfiles.
 std::string TestData(absl::string_view relative);
-
-// Reads a float32 `.npy` file into a tensor.
-absl::StatusOr<at::Tensor> ReadNpyTensor(const std::string& path);
-
-// Reads a torch.save file holding a plain {name: tensor} dict.
-absl::StatusOr<NamedTensors> ReadTensorDict(const std::string& path);
 
 // One `key shape` entry of a `<model>.params.txt` list.
 struct ParamEntry {
