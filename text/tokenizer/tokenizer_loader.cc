@@ -503,7 +503,8 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokenizerJson(absl::string_view json_te
   MVL_ASSIGN_OR_RETURN(const JsonValue* post_json, top.Get("post_processor"));
   MVL_RETURN_IF_ERROR(ParsePostProcessor(*post_json, root + ".post_processor", impl.get()));
 
-  // Added tokens.
+  // Added tokens: their ids must agree with the model vocabulary.
+  const std::shared_ptr<const std::vector<std::string>> id_to_token = InvertVocab(vocab);
   if (const JsonValue* added = json.Find("added_tokens"); added != nullptr && !added->is_null()) {
     if (!added->is_array()) {
       return absl::InvalidArgumentError(absl::StrCat(root, ".added_tokens must be an array"));
@@ -529,6 +530,17 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokenizerJson(absl::string_view json_te
       if (single_word) {
         return absl::UnimplementedError(absl::StrCat(where, ": single_word tokens are not supported"));
       }
+      if (auto it = vocab.find(spec.content); it != vocab.end() && it->second != spec.id) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": \"", spec.content, "\" has id ",
+                                                       spec.id, " but ", it->second,
+                                                       " in the model vocabulary"));
+      }
+      if (!vocab.contains(spec.content) && spec.id < static_cast<int64_t>(id_to_token->size()) &&
+          !(*id_to_token)[spec.id].empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": id ", spec.id, " of \"",
+                                                       spec.content, "\" belongs to \"",
+                                                       (*id_to_token)[spec.id], "\""));
+      }
       impl->added.push_back(std::move(spec));
     }
   }
@@ -545,7 +557,7 @@ absl::StatusOr<Tokenizer> Tokenizer::FromTokenizerJson(absl::string_view json_te
     if (auto it = vocab.find("[PAD]"); it != vocab.end()) impl->pad_id = it->second;
   }
 
-  impl->id_to_token = InvertVocab(vocab);
+  impl->id_to_token = id_to_token;
   impl->vocab = std::make_shared<const Vocab>(std::move(vocab));
   MVL_RETURN_IF_ERROR(FinishImpl(impl.get()));
   return Tokenizer(std::move(impl));
