@@ -1,5 +1,7 @@
 #include "text/text_encoder.h"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 #include <glog/logging.h>
 #include <torch/nn/module.h>
@@ -195,6 +197,19 @@ absl::StatusOr<TextEncoderOutput> TextEncoder::Forward(const at::Tensor& input_i
     TextEncoderOutput out;
     out.input_ids = input_ids.to(device);
     out.attention_mask = attention_mask.to(device);
+    const TextPooling pooling = config_.pooling();
+    if (config_.trim_padding() && pooling != POOL_FIRST_PAD &&
+        pooling != POOL_MEAN_ALL_POSITIONS && out.input_ids.size(1) > 0) {
+      const int64_t longest = out.attention_mask.sum(1).max().item<int64_t>();
+      // Right padding only: every row's tokens must lie in the first
+      // `longest` columns.
+      if (out.attention_mask.narrow(1, longest, out.attention_mask.size(1) - longest)
+              .sum()
+              .item<int64_t>() == 0) {
+        out.input_ids = out.input_ids.narrow(1, 0, std::max<int64_t>(longest, 1));
+        out.attention_mask = out.attention_mask.narrow(1, 0, std::max<int64_t>(longest, 1));
+      }
+    }
     if (config_.has_bert()) {
       auto* bert = dynamic_cast<BertModelImpl*>(module_.get());
       out.hidden = bert->forward(out.input_ids, out.attention_mask).last_hidden_state;

@@ -28,7 +28,8 @@ class Module;
 namespace mammovl::text {
 
 struct TextEncoderOutput {
-  // [B, L] int64 and [B, L] int64 (1 = token).
+  // [B, L] int64 and [B, L] int64 (1 = token). L is the padded length, or the
+  // longest text of the batch with `trim_padding`.
   at::Tensor input_ids;
   at::Tensor attention_mask;
   // [B, L, hidden]: last hidden states (after ln_f for GPT-2).

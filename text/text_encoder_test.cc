@@ -63,7 +63,8 @@ TEST(TextEncoderTest, BertEncodesTextsWithLoadedWeights) {
   at::NoGradGuard no_grad;
   MVL_ASSERT_OK_AND_ASSIGN(TextEncoderOutput out,
                            encoder.Encode({"No mass.", "suspicious calcification"}));
-  ASSERT_EQ(out.input_ids.sizes(), (std::vector<int64_t>{2, 16}));
+  // Trimmed to the longest text (5 tokens) of the batch.
+  ASSERT_EQ(out.input_ids.sizes(), (std::vector<int64_t>{2, 5}));
   EXPECT_EQ(out.input_ids[0][0].item<int64_t>(), 2);  // [CLS]
   EXPECT_EQ(out.input_ids[0][3].item<int64_t>(), 1);  // "." is [UNK]
   EXPECT_EQ(out.input_ids[0][4].item<int64_t>(), 3);  // [SEP]
@@ -84,6 +85,16 @@ TEST(TextEncoderTest, BertEncodesTextsWithLoadedWeights) {
   }
   const at::Tensor expected = reference->forward(out.input_ids, out.attention_mask).last_hidden_state;
   EXPECT_LE(RelativeError(out.hidden, expected), 1e-6);
+  // Without trimming: 16 columns, the same pooled features and real-token states.
+  TextEncoderConfig full_config = BertEncoderConfig();
+  full_config.set_trim_padding(false);
+  MVL_ASSERT_OK_AND_ASSIGN(TextEncoder full, BuildTextEncoder(full_config));
+  full.module().eval();
+  MVL_ASSERT_OK_AND_ASSIGN(TextEncoderOutput untrimmed,
+                           full.Encode({"No mass.", "suspicious calcification"}));
+  ASSERT_EQ(untrimmed.hidden.size(1), 16);
+  EXPECT_LE(RelativeError(untrimmed.pooled, out.pooled), 1e-6);
+  EXPECT_LE(RelativeError(untrimmed.hidden.narrow(1, 0, 5)[0], out.hidden[0]), 1e-6);
 }
 
 TEST(TextEncoderTest, Gpt2WithMamaTokensGrowsTheEmbeddingAndTrainsOnlyLora) {
