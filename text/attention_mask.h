@@ -13,11 +13,14 @@ namespace mammovl::text {
 
 inline double LowestFinite(c10::ScalarType dtype) {
   switch (dtype) {
-    case c10::ScalarType::Double: return std::numeric_limits<double>::lowest();
+    case c10::ScalarType::Double:
+      return std::numeric_limits<double>::lowest();
     case c10::ScalarType::BFloat16:
       return static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest());
-    case c10::ScalarType::Half: return static_cast<float>(std::numeric_limits<c10::Half>::lowest());
-    default: return std::numeric_limits<float>::lowest();
+    case c10::ScalarType::Half:
+      return static_cast<float>(std::numeric_limits<c10::Half>::lowest());
+    default:
+      return std::numeric_limits<float>::lowest();
   }
 }
 

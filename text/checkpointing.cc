@@ -12,7 +12,8 @@ namespace mammovl::text {
 namespace {
 
 struct BlockHolder : torch::CustomClassHolder {
-  explicit BlockHolder(std::function<at::Tensor(const at::Tensor&)> f) : fn(std::move(f)) {}
+  explicit BlockHolder(std::function<at::Tensor(const at::Tensor&)> f)
+      : fn(std::move(f)) {}
   std::function<at::Tensor(const at::Tensor&)> fn;
 };
 
@@ -28,9 +29,11 @@ void SetCpuRngState(const at::Tensor& state) {
   gen.set_state(state);
 }
 
-class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> {
+class CheckpointFunction
+    : public torch::autograd::Function<CheckpointFunction> {
  public:
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input,
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx,
+                            const at::Tensor& input,
                             c10::intrusive_ptr<BlockHolder> holder) {
     ctx->saved_data["block"] = c10::IValue::make_capsule(holder);
     ctx->saved_data["rng"] = CpuRngState();
@@ -38,10 +41,11 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
     return holder->fn(input);
   }
 
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grad_outputs) {
-    auto holder =
-        c10::static_intrusive_pointer_cast<BlockHolder>(ctx->saved_data["block"].toCapsule());
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grad_outputs) {
+    auto holder = c10::static_intrusive_pointer_cast<BlockHolder>(
+        ctx->saved_data["block"].toCapsule());
     const at::Tensor input = ctx->get_saved_variables()[0];
     // Recompute with the random state the forward pass started from, then
     // put the current state back.
@@ -61,9 +65,11 @@ class CheckpointFunction : public torch::autograd::Function<CheckpointFunction> 
 
 }  // namespace
 
-at::Tensor Checkpointed(const std::function<at::Tensor(const at::Tensor&)>& block,
-                        const at::Tensor& input, bool params_need_grad) {
-  if (!at::GradMode::is_enabled() || (!input.requires_grad() && !params_need_grad)) {
+at::Tensor Checkpointed(
+    const std::function<at::Tensor(const at::Tensor&)>& block,
+    const at::Tensor& input, bool params_need_grad) {
+  if (!at::GradMode::is_enabled() ||
+      (!input.requires_grad() && !params_need_grad)) {
     return block(input);
   }
   at::Tensor x = input;

@@ -44,9 +44,9 @@ struct ModuleLoadReport {
 // tensor's dtype and device, without recording gradients). InvalidArgument
 // naming the tensors that are missing (up to 10 and the count), or naming a
 // tensor and both shapes on a mismatch; nothing is copied on error.
-absl::StatusOr<ModuleLoadReport> LoadModuleState(torch::nn::Module& module,
-                                                 const NamedTensors& state,
-                                                 const ModuleLoadOptions& options = {});
+absl::StatusOr<ModuleLoadReport> LoadModuleState(
+    torch::nn::Module& module, const NamedTensors& state,
+    const ModuleLoadOptions& options = {});
 
 // Returns the state with every name that starts with `prefix` kept without
 // it, and the others dropped.

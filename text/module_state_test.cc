@@ -48,16 +48,19 @@ TEST(ModuleStateTest, MissingAndMisShapedTensorsAreErrorsAndCopyNothing) {
   const at::Tensor before = m.fc->weight.clone();
   NamedTensors missing = Full();
   missing.erase(missing.begin() + 2);  // fc.bias
-  EXPECT_THAT(LoadModuleState(m, missing),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("fc.bias")));
+  EXPECT_THAT(
+      LoadModuleState(m, missing),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("fc.bias")));
   NamedTensors wrong = Full();
   wrong[1].second = at::ones({2, 3});
-  EXPECT_THAT(LoadModuleState(m, wrong), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                  HasSubstr("\"fc.weight\" has shape [2, 3]")));
+  EXPECT_THAT(LoadModuleState(m, wrong),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("\"fc.weight\" has shape [2, 3]")));
   EXPECT_TRUE(at::equal(m.fc->weight, before));
   ModuleLoadOptions optional;
   optional.optional_substrings = {"bias"};
-  MVL_ASSERT_OK_AND_ASSIGN(ModuleLoadReport r, LoadModuleState(m, missing, optional));
+  MVL_ASSERT_OK_AND_ASSIGN(ModuleLoadReport r,
+                           LoadModuleState(m, missing, optional));
   EXPECT_THAT(r.kept, ElementsAre("fc.bias"));
 }
 
@@ -66,7 +69,8 @@ TEST(ModuleStateTest, GrowsAllowedRowsKeepingTheRest) {
   const at::Tensor last_rows = m.emb->weight.narrow(0, 2, 2).clone();
   NamedTensors state = Full();
   state[0].second = at::full({2, 2}, 9.0);
-  EXPECT_THAT(LoadModuleState(m, state), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(LoadModuleState(m, state),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   ModuleLoadOptions grow;
   grow.growable_rows = {"emb.weight"};
   MVL_ASSERT_OK_AND_ASSIGN(ModuleLoadReport r, LoadModuleState(m, state, grow));

@@ -22,7 +22,8 @@ TextEncoderConfig Load(const std::string& name) {
 TEST(TextConfigsTest, MammoClipLowercasesBioClinicalBert) {
   const TextEncoderConfig c = Load("mammoclip_text.pbtxt");
   EXPECT_TRUE(c.tokenizer().wordpiece().lowercase());
-  EXPECT_FALSE(c.tokenizer().wordpiece().has_strip_accents());  // Follows lowercase.
+  EXPECT_FALSE(
+      c.tokenizer().wordpiece().has_strip_accents());  // Follows lowercase.
   EXPECT_EQ(c.tokenizer().encode().max_length(), 256);
   EXPECT_EQ(c.pooling(), POOL_LAST_TOKEN);
   EXPECT_EQ(c.bert().num_hidden_layers(), 12);
@@ -46,7 +47,8 @@ TEST(TextConfigsTest, MgcaKeepsItsQuirks) {
 TEST(TextConfigsTest, OverridesApply) {
   TextEncoderConfig config;
   MVL_ASSERT_OK(core::LoadConfig("text/configs/mammoclip_text.pbtxt",
-                                 {"tokenizer.encode.max_length: 128"}, &config));
+                                 {"tokenizer.encode.max_length: 128"},
+                                 &config));
   EXPECT_EQ(config.tokenizer().encode().max_length(), 128);
 }
 

@@ -4,7 +4,8 @@
 // features out.
 //
 //   MVL_ASSIGN_OR_RETURN(TextEncoder encoder, BuildTextEncoder(config));
-//   MVL_ASSIGN_OR_RETURN(TextEncoderOutput out, encoder.Encode({"no mass", "mass"}));
+//   MVL_ASSIGN_OR_RETURN(TextEncoderOutput out, encoder.Encode({"no mass",
+//   "mass"}));
 //   // out.pooled: [2, hidden]
 #ifndef MAMMOVL_TEXT_TEXT_ENCODER_H_
 #define MAMMOVL_TEXT_TEXT_ENCODER_H_
@@ -50,14 +51,16 @@ class TextEncoder {
   // Tokenizes `texts` with the config's encode options (padded at least to
   // the longest text) and runs the model on the module's device. Errors:
   // those of `Tokenizer::EncodeBatch`; torch errors as Status.
-  absl::StatusOr<TextEncoderOutput> Encode(absl::Span<const std::string> texts) const;
+  absl::StatusOr<TextEncoderOutput> Encode(
+      absl::Span<const std::string> texts) const;
 
   // Runs the model on already tokenised input ([B, L] ids and mask).
-  absl::StatusOr<TextEncoderOutput> Forward(const at::Tensor& input_ids,
-                                            const at::Tensor& attention_mask) const;
+  absl::StatusOr<TextEncoderOutput> Forward(
+      const at::Tensor& input_ids, const at::Tensor& attention_mask) const;
 
  private:
-  friend absl::StatusOr<TextEncoder> BuildTextEncoder(const TextEncoderConfig& config);
+  friend absl::StatusOr<TextEncoder> BuildTextEncoder(
+      const TextEncoderConfig& config);
   TextEncoder() = default;
 
   TextEncoderConfig config_;

@@ -5,11 +5,15 @@
 
 namespace mammovl::text {
 
-at::Tensor PoolText(const at::Tensor& hidden, const at::Tensor& attention_mask, TextPooling mode) {
-  TORCH_CHECK(hidden.dim() == 3, "hidden must be [B, L, D], got ", hidden.sizes());
-  TORCH_CHECK(attention_mask.dim() == 2 && attention_mask.size(0) == hidden.size(0) &&
+at::Tensor PoolText(const at::Tensor& hidden, const at::Tensor& attention_mask,
+                    TextPooling mode) {
+  TORCH_CHECK(hidden.dim() == 3, "hidden must be [B, L, D], got ",
+              hidden.sizes());
+  TORCH_CHECK(attention_mask.dim() == 2 &&
+                  attention_mask.size(0) == hidden.size(0) &&
                   attention_mask.size(1) == hidden.size(1),
-              "attention_mask ", attention_mask.sizes(), " does not match hidden ", hidden.sizes());
+              "attention_mask ", attention_mask.sizes(),
+              " does not match hidden ", hidden.sizes());
   const int64_t b = hidden.size(0), l = hidden.size(1);
   const at::Tensor mask = attention_mask.to(hidden.device(), at::kLong);
   const at::Tensor rows = at::arange(b, mask.options());
@@ -22,7 +26,8 @@ at::Tensor PoolText(const at::Tensor& hidden, const at::Tensor& attention_mask, 
       // MaMA's find_last_word_token: counts every pad k and takes position
       // -k, i.e. L - k, or 0 when there is no padding.
       const at::Tensor pads = (mask == 0).sum(1);
-      const at::Tensor index = at::where(pads > 0, l - pads, at::zeros_like(pads));
+      const at::Tensor index =
+          at::where(pads > 0, l - pads, at::zeros_like(pads));
       return hidden.index({rows, index});
     }
     case POOL_MEAN: {
@@ -32,13 +37,16 @@ at::Tensor PoolText(const at::Tensor& hidden, const at::Tensor& attention_mask, 
     case POOL_MEAN_ALL_POSITIONS:
       return hidden.mean(1);
     default:
-      TORCH_CHECK(false, "text pooling mode ", static_cast<int>(mode), " is not set or unknown");
+      TORCH_CHECK(false, "text pooling mode ", static_cast<int>(mode),
+                  " is not set or unknown");
   }
 }
 
-std::vector<at::Tensor> GatherTokenStates(const at::Tensor& hidden, const at::Tensor& ids,
+std::vector<at::Tensor> GatherTokenStates(const at::Tensor& hidden,
+                                          const at::Tensor& ids,
                                           int64_t token_id) {
-  TORCH_CHECK(hidden.dim() == 3 && ids.dim() == 2 && ids.size(0) == hidden.size(0) &&
+  TORCH_CHECK(hidden.dim() == 3 && ids.dim() == 2 &&
+                  ids.size(0) == hidden.size(0) &&
                   ids.size(1) == hidden.size(1),
               "ids ", ids.sizes(), " do not match hidden ", hidden.sizes());
   std::vector<at::Tensor> out;

@@ -15,11 +15,13 @@ namespace mammovl::text {
 // `hidden` [B, L, D], `attention_mask` [B, L] (1 = token) → [B, D] as
 // `mode` says (see TextPooling in text_config.proto). Differentiable.
 // TORCH_CHECK on shapes and TEXT_POOLING_UNSPECIFIED.
-at::Tensor PoolText(const at::Tensor& hidden, const at::Tensor& attention_mask, TextPooling mode);
+at::Tensor PoolText(const at::Tensor& hidden, const at::Tensor& attention_mask,
+                    TextPooling mode);
 
 // For each row, the hidden states at the positions where `ids` ([B, L])
 // equals `token_id`: B tensors [n_i, D] (n_i may be 0).
-std::vector<at::Tensor> GatherTokenStates(const at::Tensor& hidden, const at::Tensor& ids,
+std::vector<at::Tensor> GatherTokenStates(const at::Tensor& hidden,
+                                          const at::Tensor& ids,
                                           int64_t token_id);
 
 }  // namespace mammovl::text

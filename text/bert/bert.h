@@ -1,8 +1,8 @@
 // BERT encoder with Hugging Face `BertModel` parameter names
-// ("embeddings.word_embeddings.weight", "encoder.layer.0.attention.self.query.weight",
-// "pooler.dense.weight", ...), so Bio_ClinicalBERT checkpoints load by name.
-// Used by Mammo-CLIP (12 layers), MGCA (first 6 layers, parity switches) and
-// MedSLIP.
+// ("embeddings.word_embeddings.weight",
+// "encoder.layer.0.attention.self.query.weight", "pooler.dense.weight", ...),
+// so Bio_ClinicalBERT checkpoints load by name. Used by Mammo-CLIP (12 layers),
+// MGCA (first 6 layers, parity switches) and MedSLIP.
 #ifndef MAMMOVL_TEXT_BERT_BERT_H_
 #define MAMMOVL_TEXT_BERT_BERT_H_
 
@@ -42,7 +42,8 @@ class BertLayerImpl : public torch::nn::Module {
  private:
   int heads_;
   torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr};
-  torch::nn::Linear attention_out_{nullptr}, intermediate_{nullptr}, output_{nullptr};
+  torch::nn::Linear attention_out_{nullptr}, intermediate_{nullptr},
+      output_{nullptr};
   torch::nn::LayerNorm attention_norm_{nullptr}, output_norm_{nullptr};
   torch::nn::Dropout attention_dropout_{nullptr}, hidden_dropout_{nullptr};
 };
@@ -55,8 +56,10 @@ class BertModelImpl : public torch::nn::Module {
   // `input_ids` [B, L] int64, `attention_mask` [B, L] (1 = token, 0 = pad),
   // `token_type_ids` [B, L] int64 or undefined (all zeros). Checks shapes
   // with TORCH_CHECK.
-  BertOutput forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                     const at::Tensor& token_type_ids = {}, bool return_last_attention = false,
+  BertOutput forward(const at::Tensor& input_ids,
+                     const at::Tensor& attention_mask,
+                     const at::Tensor& token_type_ids = {},
+                     bool return_last_attention = false,
                      bool return_hidden_states = false);
 
   const BertConfig& config() const { return config_; }

@@ -28,7 +28,8 @@ BertModel& Model() {
 at::Tensor Mask(bool report_lengths) {
   at::Tensor mask = at::ones({16, 256}, at::kLong);
   if (report_lengths) {
-    for (int64_t r = 0; r < 16; ++r) mask[r].narrow(0, 40 + (r * 37) % 81, 256 - 40 - (r * 37) % 81).zero_();
+    for (int64_t r = 0; r < 16; ++r)
+      mask[r].narrow(0, 40 + (r * 37) % 81, 256 - 40 - (r * 37) % 81).zero_();
   }
   return mask;
 }
@@ -41,18 +42,34 @@ void Forward(benchmark::State& state, bool report_lengths, bool trim) {
   const int64_t l = trim ? mask.sum(1).max().item<int64_t>() : 256;
   c10::InferenceMode guard;
   for (auto _ : state) {
-    const BertOutput out = model->forward(ids.narrow(1, 0, l), mask.narrow(1, 0, l));
+    const BertOutput out =
+        model->forward(ids.narrow(1, 0, l), mask.narrow(1, 0, l));
     benchmark::DoNotOptimize(out.last_hidden_state.data_ptr());
   }
   state.counters["tokens_computed"] = static_cast<double>(16 * l);
 }
 
-void BM_BertBaseForward16x256(benchmark::State& state) { Forward(state, false, false); }
-void BM_BertBaseForwardReports(benchmark::State& state) { Forward(state, true, false); }
-void BM_BertBaseForwardReportsTrimmed(benchmark::State& state) { Forward(state, true, true); }
-BENCHMARK(BM_BertBaseForward16x256)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
-BENCHMARK(BM_BertBaseForwardReports)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
-BENCHMARK(BM_BertBaseForwardReportsTrimmed)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+void BM_BertBaseForward16x256(benchmark::State& state) {
+  Forward(state, false, false);
+}
+void BM_BertBaseForwardReports(benchmark::State& state) {
+  Forward(state, true, false);
+}
+void BM_BertBaseForwardReportsTrimmed(benchmark::State& state) {
+  Forward(state, true, true);
+}
+BENCHMARK(BM_BertBaseForward16x256)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(2);
+BENCHMARK(BM_BertBaseForwardReports)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(2);
+BENCHMARK(BM_BertBaseForwardReportsTrimmed)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(2);
 
 }  // namespace
 }  // namespace mammovl::text

@@ -32,7 +32,8 @@ struct WordGroups {
 // the importance of the position to its right. Without, every position is
 // visited, an unterminated last word is kept, and each token contributes its
 // own position's importance.
-WordGroups GroupWordPieces(const at::Tensor& ids, const std::vector<bool>& is_continuation,
+WordGroups GroupWordPieces(const at::Tensor& ids,
+                           const std::vector<bool>& is_continuation,
                            int64_t sep_id, bool reference_quirks);
 
 struct AggregatedWords {
@@ -47,7 +48,8 @@ struct AggregatedWords {
 // Sums `hidden` ([B, L, D]) into the slots of `groups`; `importance` is [B, L]
 // (e.g. [CLS]→token attention averaged over heads) or undefined.
 // Differentiable in `hidden` and `importance`.
-AggregatedWords AggregateWordPieces(const at::Tensor& hidden, const WordGroups& groups,
+AggregatedWords AggregateWordPieces(const at::Tensor& hidden,
+                                    const WordGroups& groups,
                                     const at::Tensor& importance = {});
 
 }  // namespace mammovl::text

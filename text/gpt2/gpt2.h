@@ -58,7 +58,8 @@ class Gpt2BlockImpl : public torch::nn::Module {
   int heads_;
   double score_scale_;
   torch::nn::LayerNorm ln_1_{nullptr}, ln_2_{nullptr};
-  Conv1D c_attn_{nullptr}, attn_proj_{nullptr}, c_fc_{nullptr}, mlp_proj_{nullptr};
+  Conv1D c_attn_{nullptr}, attn_proj_{nullptr}, c_fc_{nullptr},
+      mlp_proj_{nullptr};
   torch::nn::Dropout attn_dropout_{nullptr}, resid_dropout_{nullptr};
 };
 TORCH_MODULE(Gpt2Block);
@@ -72,7 +73,8 @@ class Gpt2ModelImpl : public torch::nn::Module {
 
   // `input_ids` [B, S] int64, `attention_mask` [B, S] (1 = token, 0 = pad).
   // Returns the final hidden states after `ln_f`, [B, S, n_embd].
-  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask);
+  at::Tensor forward(const at::Tensor& input_ids,
+                     const at::Tensor& attention_mask);
 
   // Merges / unmerges every LoRA adapter (for inference).
   void MergeLora();

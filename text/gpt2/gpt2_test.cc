@@ -20,7 +20,9 @@ namespace {
 constexpr char kDir[] = "text/testdata/gpt2/";
 constexpr double kTolerance = 1e-5;
 
-at::Tensor Golden(const std::string& name) { return LoadNpyTensor(kDir + name + ".npy"); }
+at::Tensor Golden(const std::string& name) {
+  return LoadNpyTensor(kDir + name + ".npy");
+}
 
 Gpt2Config TinyConfig(bool lora) {
   Gpt2Config c;
@@ -49,18 +51,21 @@ Gpt2Model LoadTiny(const Gpt2Config& config) {
   model->eval();
   ModuleLoadOptions options;
   options.optional_substrings = {".lora_"};
-  absl::StatusOr<ModuleLoadReport> base =
-      LoadModuleState(*model, StripPrefix(State("pytorch_model.bin"), "transformer."), options);
+  absl::StatusOr<ModuleLoadReport> base = LoadModuleState(
+      *model, StripPrefix(State("pytorch_model.bin"), "transformer."), options);
   EXPECT_TRUE(base.ok()) << base.status();
   if (base.ok()) {
     // The causal-mask buffers of old checkpoints are reported, not used.
     EXPECT_THAT(base->unexpected, ::testing::Contains("h.0.attn.bias"));
   }
   if (config.has_lora()) {
-    absl::StatusOr<ModuleLoadReport> adapters = LoadModuleState(
-        *model, State("adapter.safetensors"), ModuleLoadOptions{{"."}, {}});  // All optional.
+    absl::StatusOr<ModuleLoadReport> adapters =
+        LoadModuleState(*model, State("adapter.safetensors"),
+                        ModuleLoadOptions{{"."}, {}});  // All optional.
     EXPECT_TRUE(adapters.ok()) << adapters.status();
-    if (adapters.ok()) EXPECT_EQ(adapters->loaded, 4);
+    if (adapters.ok()) {
+      EXPECT_EQ(adapters->loaded, 4);
+    }
   }
   return model;
 }
@@ -68,31 +73,38 @@ Gpt2Model LoadTiny(const Gpt2Config& config) {
 TEST(Gpt2Test, MatchesReferenceHiddenStates) {
   Gpt2Model model = LoadTiny(TinyConfig(false));
   at::NoGradGuard no_grad;
-  const at::Tensor out = model->forward(Golden("input_ids"), Golden("attention_mask"));
+  const at::Tensor out =
+      model->forward(Golden("input_ids"), Golden("attention_mask"));
   ASSERT_EQ(out.sizes(), (std::vector<int64_t>{3, 10, 16}));
   EXPECT_LE(RelativeError(out, Golden("last_hidden_state")), kTolerance);
   // Safetensors with bare keys give the same model.
   Gpt2Model again(TinyConfig(false));
   again->eval();
   MVL_ASSERT_OK(LoadModuleState(*again, State("model.safetensors")).status());
-  EXPECT_LE(RelativeError(again->forward(Golden("input_ids"), Golden("attention_mask")),
-                          Golden("last_hidden_state")),
+  EXPECT_LE(RelativeError(
+                again->forward(Golden("input_ids"), Golden("attention_mask")),
+                Golden("last_hidden_state")),
             kTolerance);
   // MaMA's zero-shot pooling: the first pad, or the BOS when unpadded.
-  EXPECT_LE(RelativeError(PoolText(out, Golden("attention_mask"), POOL_FIRST_PAD),
-                          Golden("pool_first_pad")),
-            kTolerance);
+  EXPECT_LE(
+      RelativeError(PoolText(out, Golden("attention_mask"), POOL_FIRST_PAD),
+                    Golden("pool_first_pad")),
+      kTolerance);
 }
 
 TEST(Gpt2Test, ConvWeightsAreStoredInputMajorUnderHuggingFaceNames) {
   Gpt2Model model(TinyConfig(false));
   const auto params = model->named_parameters();
   ASSERT_TRUE(params.contains("h.1.attn.c_attn.weight"));
-  EXPECT_EQ(params["h.1.attn.c_attn.weight"].sizes(), (std::vector<int64_t>{16, 48}));
-  EXPECT_EQ(params["h.0.mlp.c_fc.weight"].sizes(), (std::vector<int64_t>{16, 64}));
-  EXPECT_EQ(params["h.0.mlp.c_proj.weight"].sizes(), (std::vector<int64_t>{64, 16}));
-  for (const char* name : {"wte.weight", "wpe.weight", "ln_f.weight", "h.0.ln_1.bias",
-                           "h.0.attn.c_proj.bias", "h.1.ln_2.weight"}) {
+  EXPECT_EQ(params["h.1.attn.c_attn.weight"].sizes(),
+            (std::vector<int64_t>{16, 48}));
+  EXPECT_EQ(params["h.0.mlp.c_fc.weight"].sizes(),
+            (std::vector<int64_t>{16, 64}));
+  EXPECT_EQ(params["h.0.mlp.c_proj.weight"].sizes(),
+            (std::vector<int64_t>{64, 16}));
+  for (const char* name :
+       {"wte.weight", "wpe.weight", "ln_f.weight", "h.0.ln_1.bias",
+        "h.0.attn.c_proj.bias", "h.1.ln_2.weight"}) {
     EXPECT_TRUE(params.contains(name)) << name;
   }
   EXPECT_EQ(params.size(), 3u + 2 * 12 + 1);
@@ -104,7 +116,8 @@ TEST(Gpt2LoraTest, UnmergedAndMergedOutputsMatchReference) {
   at::NoGradGuard no_grad;
   const at::Tensor ids = Golden("input_ids"), mask = Golden("attention_mask");
   const at::Tensor unmerged = model->forward(ids, mask);
-  EXPECT_LE(RelativeError(unmerged, Golden("last_hidden_state_lora")), kTolerance);
+  EXPECT_LE(RelativeError(unmerged, Golden("last_hidden_state_lora")),
+            kTolerance);
   // The adapters change the output.
   EXPECT_GT(RelativeError(unmerged, Golden("last_hidden_state")), 1e-3);
   model->MergeLora();
@@ -132,10 +145,12 @@ TEST(Gpt2LoraTest, OnlyLoraParametersRequireGrad) {
   fresh->eval();
   ModuleLoadOptions options;
   options.optional_substrings = {".lora_"};
-  MVL_ASSERT_OK(LoadModuleState(*fresh, State("model.safetensors"), options).status());
+  MVL_ASSERT_OK(
+      LoadModuleState(*fresh, State("model.safetensors"), options).status());
   at::NoGradGuard no_grad;
-  EXPECT_LE(RelativeError(fresh->forward(Golden("input_ids"), Golden("attention_mask")),
-                          Golden("last_hidden_state")),
+  EXPECT_LE(RelativeError(
+                fresh->forward(Golden("input_ids"), Golden("attention_mask")),
+                Golden("last_hidden_state")),
             kTolerance);
 }
 
@@ -143,7 +158,8 @@ TEST(Gpt2LoraTest, TargetModulesFromConfig) {
   Gpt2Config c = TinyConfig(true);
   c.mutable_lora()->add_target_modules("c_proj");
   Gpt2Model model(c);
-  EXPECT_EQ(model->num_lora_modules(), 4);  // attn.c_proj and mlp.c_proj in 2 blocks.
+  EXPECT_EQ(model->num_lora_modules(),
+            4);  // attn.c_proj and mlp.c_proj in 2 blocks.
   c.mutable_lora()->clear_target_modules();
   c.mutable_lora()->add_target_modules("mlp.c_fc");
   EXPECT_EQ(Gpt2Model(c)->num_lora_modules(), 2);
@@ -159,21 +175,25 @@ TEST(Gpt2LoraTest, GradientsMatchReferenceWithAndWithoutCheckpointing) {
     Gpt2Config c = TinyConfig(true);
     c.set_gradient_checkpointing(checkpoint);
     Gpt2Model model = LoadTiny(c);
-    model->train();  // Dropout probabilities are 0 in the reference; keep them equal.
+    model->train();  // Dropout probabilities are 0 in the reference; keep them
+                     // equal.
     for (auto& m : model->modules()) {
-      if (auto d = std::dynamic_pointer_cast<torch::nn::DropoutImpl>(m)) d->options.p(0.0);
+      if (auto d = std::dynamic_pointer_cast<torch::nn::DropoutImpl>(m))
+        d->options.p(0.0);
     }
-    const at::Tensor out = model->forward(Golden("input_ids"), Golden("attention_mask"));
+    const at::Tensor out =
+        model->forward(Golden("input_ids"), Golden("attention_mask"));
     (out * Golden("grad_weights")).sum().backward();
     const auto params = model->named_parameters();
     for (int i = 0; i < 2; ++i) {
       for (const char* ab : {"A", "B"}) {
-        const std::string name = "h." + std::to_string(i) + ".attn.c_attn.lora_" + ab + ".weight";
+        const std::string name =
+            "h." + std::to_string(i) + ".attn.c_attn.lora_" + ab + ".weight";
         const at::Tensor grad = params[name].grad();
         ASSERT_TRUE(grad.defined()) << name << " checkpoint=" << checkpoint;
         EXPECT_GT(grad.abs().max().item<double>(), 0) << name;
-        EXPECT_LE(RelativeError(grad, Golden("grad_lora_" + std::string(ab) + "_" +
-                                             std::to_string(i))),
+        EXPECT_LE(RelativeError(grad, Golden("grad_lora_" + std::string(ab) +
+                                             "_" + std::to_string(i))),
                   1e-4)
             << name << " checkpoint=" << checkpoint;
       }

@@ -25,20 +25,23 @@ struct BiradsText {
 constexpr BiradsText kBirads[] = {
     {"an additional imaging is recommended. ", "additional imaging required",
      "Additional imaging is recommended. "},
-    {"no significant masses, calcification, or other abnormalities are present. ", "negative",
-     "Negative. "},
+    {"no significant masses, calcification, or other abnormalities are "
+     "present. ",
+     "negative", "Negative. "},
     {"a benign finding is present. ", "benign finding", "Benign. "},
-    {"a probably benign finding is present. ", "probably benign finding", "Probably benign. "},
-    {"a suspicious abnormality is present. ", "suspicious abnormality", "Suspicious abnormality. "},
+    {"a probably benign finding is present. ", "probably benign finding",
+     "Probably benign. "},
+    {"a suspicious abnormality is present. ", "suspicious abnormality",
+     "Suspicious abnormality. "},
     {"a highly suggestive of malignancy is present, a biopsy is recommended. ",
      "highly suggestive of malignancy", "Highly suggestive of malignancy. "},
-    {"a known biopsy-proven malignant mass is present. ", "known biopsy-proven malignancy",
-     "Known biopsy-proven malignancy. "},
+    {"a known biopsy-proven malignant mass is present. ",
+     "known biopsy-proven malignancy", "Known biopsy-proven malignancy. "},
 };
 
-constexpr const char* kDensity[] = {"almost entirely fat", "scattered fibroglandular densities",
-                                    "heterogeneously dense", "extremely dense",
-                                    "normal male dense"};
+constexpr const char* kDensity[] = {
+    "almost entirely fat", "scattered fibroglandular densities",
+    "heterogeneously dense", "extremely dense", "normal male dense"};
 
 int BiradsIndex(absl::string_view letter) {
   if (letter.size() != 1) return -1;
@@ -47,14 +50,17 @@ int BiradsIndex(absl::string_view letter) {
 }
 
 std::string DensitySegment(int density) {
-  std::string s = absl::StrCat("Breast composition: The breast is ", kDensity[density - 1], ". ");
-  if (density == 3 || density == 4) s += "This may lower the sensitivity of mammography. ";
+  std::string s = absl::StrCat("Breast composition: The breast is ",
+                               kDensity[density - 1], ". ");
+  if (density == 3 || density == 4)
+    s += "This may lower the sensitivity of mammography. ";
   return s;
 }
 
 std::string FindingsSegment(int birads, const EmbedCaptionFields* fields) {
   std::string mass_info = kBirads[birads].mass_info;
-  if (fields != nullptr && fields->mass_shape.has_value() && fields->mass_density.has_value()) {
+  if (fields != nullptr && fields->mass_shape.has_value() &&
+      fields->mass_density.has_value()) {
     absl::StrAppend(&mass_info, "The mass is ", *fields->mass_shape, " and ",
                     *fields->mass_density, ". ");
   }
@@ -62,8 +68,9 @@ std::string FindingsSegment(int birads, const EmbedCaptionFields* fields) {
 }
 
 std::string ImpressionSegments(int birads) {
-  return absl::StrCat("Impressions: BI-RADS Category ", birads, ": ", kBirads[birads].description,
-                      ". ", "Overall Assessment: ", kBirads[birads].assessment);
+  return absl::StrCat("Impressions: BI-RADS Category ", birads, ": ",
+                      kBirads[birads].description, ". ",
+                      "Overall Assessment: ", kBirads[birads].assessment);
 }
 
 }  // namespace
@@ -92,42 +99,49 @@ absl::StatusOr<std::string> BuildMamaMetaCaption(const EmbedCaptionFields& f,
   } else if (absl::StrContains(lower, "diag")) {
     reason = "diagnostic";
   } else {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "StudyDescription \"", *f.study_description, "\" is neither screening nor diagnostic"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("StudyDescription \"", *f.study_description,
+                     "\" is neither screening nor diagnostic"));
   }
   std::string age = kUnknown;
   if (f.age.has_value() && std::isfinite(*f.age)) {
     age = absl::StrCat(static_cast<int64_t>(std::trunc(*f.age)));
   }
   const std::string race = f.race.value_or(kUnknown);
-  const std::string ethnicity = f.ethnicity.has_value() && *f.ethnicity == "Hispanic or Latino"
-                                    ? "Hispanic or Latino"
-                                    : "Non-Hispanic or Latino";
+  const std::string ethnicity =
+      f.ethnicity.has_value() && *f.ethnicity == "Hispanic or Latino"
+          ? "Hispanic or Latino"
+          : "Non-Hispanic or Latino";
   std::string side = kUnknown;
   if (f.laterality == "L") side = "left";
   if (f.laterality == "R") side = "right";
   if (f.laterality == "B") side = "bilateral";
   const std::string view = f.view_position.empty() ? kUnknown : f.view_position;
   return absl::StrCat(
-      "Procedure reported: ", *f.study_description, "; ", "Reason for procedure: ", reason, "; ",
-      "Patient info: This patient is ", mask.race ? kUnknown : race, ", ",
-      mask.ethnicity ? kUnknown : ethnicity, ", and ", mask.age ? kUnknown : age,
-      " years old.  ", "Image info: This is a ", mask.image_type ? kUnknown : "2D",
-      " full-field digital mammogram of the ", mask.side ? kUnknown : side, " breast with ",
-      mask.view ? kUnknown : view, " view.  ");
+      "Procedure reported: ", *f.study_description, "; ",
+      "Reason for procedure: ", reason, "; ", "Patient info: This patient is ",
+      mask.race ? kUnknown : race, ", ", mask.ethnicity ? kUnknown : ethnicity,
+      ", and ", mask.age ? kUnknown : age, " years old.  ",
+      "Image info: This is a ", mask.image_type ? kUnknown : "2D",
+      " full-field digital mammogram of the ", mask.side ? kUnknown : side,
+      " breast with ", mask.view ? kUnknown : view, " view.  ");
 }
 
-absl::StatusOr<std::string> BuildMamaCaption(const EmbedCaptionFields& f, const MetaMask& mask) {
+absl::StatusOr<std::string> BuildMamaCaption(const EmbedCaptionFields& f,
+                                             const MetaMask& mask) {
   MVL_ASSIGN_OR_RETURN(std::string caption, BuildMamaMetaCaption(f, mask));
   if (!f.density.has_value() || *f.density < 1 || *f.density > 5) {
-    return absl::FailedPreconditionError("tissue density is missing or not in 1..5");
+    return absl::FailedPreconditionError(
+        "tissue density is missing or not in 1..5");
   }
   const int birads = BiradsIndex(f.birads);
   if (birads < 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("BI-RADS assessment \"", f.birads, "\" is not one of A, N, B, P, S, M, K"));
+        absl::StrCat("BI-RADS assessment \"", f.birads,
+                     "\" is not one of A, N, B, P, S, M, K"));
   }
-  absl::StrAppend(&caption, DensitySegment(*f.density), " ", FindingsSegment(birads, &f));
+  absl::StrAppend(&caption, DensitySegment(*f.density), " ",
+                  FindingsSegment(birads, &f));
   if (f.calc_finding.has_value() && f.calc_distribution.has_value()) {
     absl::StrAppend(&caption, "A ", *f.calc_distribution, " ", *f.calc_finding,
                     " calcification is present.  ");
@@ -153,7 +167,8 @@ absl::StatusOr<int> ExtractBiradsLabel(absl::string_view caption) {
     size_t i = pos + kKeySize;
     while (i < text.size() && text[i] == ' ') ++i;
     if (i < text.size() && text[i] >= '0' && text[i] <= '6') {
-      const bool more_digits = i + 1 < text.size() && absl::ascii_isdigit(text[i + 1]);
+      const bool more_digits =
+          i + 1 < text.size() && absl::ascii_isdigit(text[i + 1]);
       if (!more_digits) return text[i] - '0';
     }
     pos = text.find(kKey, pos + 1);
@@ -164,32 +179,36 @@ absl::StatusOr<int> ExtractBiradsLabel(absl::string_view caption) {
 std::vector<std::string> MamaBiradsPrompts(absl::string_view base) {
   std::vector<std::string> prompts;
   for (int b = 0; b < 7; ++b) {
-    prompts.push_back(MamaModelText(
-        absl::StrCat(base, FindingsSegment(b, nullptr), ImpressionSegments(b))));
+    prompts.push_back(MamaModelText(absl::StrCat(
+        base, FindingsSegment(b, nullptr), ImpressionSegments(b))));
   }
   return prompts;
 }
 
 std::vector<std::string> MamaDensityPrompts(absl::string_view base) {
   std::vector<std::string> prompts;
-  for (int d = 1; d <= 4; ++d) prompts.push_back(MamaModelText(absl::StrCat(base, DensitySegment(d))));
+  for (int d = 1; d <= 4; ++d)
+    prompts.push_back(MamaModelText(absl::StrCat(base, DensitySegment(d))));
   return prompts;
 }
 
 std::vector<std::string> MamaRsnaPrompts() {
   auto frame = [](absl::string_view finding, absl::string_view category,
                   absl::string_view description) {
-    return MamaModelText(absl::StrCat("Findings: The mammogram shows that ", finding, " ",
-                                      "Impressions: BI-RADS Category ", category, ": ", description,
-                                      ". Overall Assessment: ", description));
+    return MamaModelText(
+        absl::StrCat("Findings: The mammogram shows that ", finding, " ",
+                     "Impressions: BI-RADS Category ", category, ": ",
+                     description, ". Overall Assessment: ", description));
   };
   return {
       frame("Cancer negative: overall healthy or just benign finding", "N or B",
             "Negative or Benign"),
-      frame("Cancer positive: screening image with known biopsy-proven malignancy or suspicious "
+      frame("Cancer positive: screening image with known biopsy-proven "
+            "malignancy or suspicious "
             "abnormality found",
             "A",
-            "Additional imaging required with biopsy-proven malignancy or suspicious abnormality "
+            "Additional imaging required with biopsy-proven malignancy or "
+            "suspicious abnormality "
             "found"),
   };
 }

@@ -69,14 +69,15 @@ absl::StatusOr<std::string> BuildMamaCaption(const EmbedCaptionFields& fields,
 // Segments 1–4 only (procedure, reason, patient, image): the base of the
 // per-image zero-shot prompts. Same errors as `BuildMamaCaption` for the
 // fields it uses.
-absl::StatusOr<std::string> BuildMamaMetaCaption(const EmbedCaptionFields& fields,
-                                                 const MetaMask& mask = {});
+absl::StatusOr<std::string> BuildMamaMetaCaption(
+    const EmbedCaptionFields& fields, const MetaMask& mask = {});
 
 // Turns a caption into the text the model sees: optionally newlines →
 // spaces (the reference does it on its cached captions), every '.' and ';'
 // → <|separatetext|> (periods inside field values too), wrapped in
 // <|startoftext|> … <|endoftext|>.
-std::string MamaModelText(absl::string_view caption, bool newlines_to_spaces = true);
+std::string MamaModelText(absl::string_view caption,
+                          bool newlines_to_spaces = true);
 
 // Returns the BI-RADS class 0..6 written after "birads category" in the
 // lower-cased caption with hyphens removed. NotFound if there is none.

@@ -32,8 +32,8 @@ struct VindrFindingSlots {
 // "No Finding" is positive. (The reference notebook builds these lists from a
 // string; this is the intended semantics, mammoclip.md §12.4.)
 // InvalidArgument for another laterality or an unknown finding name.
-absl::StatusOr<VindrFindingSlots> MakeVindrFindingSlots(char laterality,
-                                                        const std::vector<std::string>& positives);
+absl::StatusOr<VindrFindingSlots> MakeVindrFindingSlots(
+    char laterality, const std::vector<std::string>& positives);
 
 // The candidate sentences of prompts.json: finding → {pos_right, pos_left,
 // neg_right, neg_left} → sentences, kept verbatim (double spaces included).
@@ -41,7 +41,8 @@ class VindrPrompts {
  public:
   // InvalidArgument naming the key for a malformed file; NotFound if missing.
   static absl::StatusOr<VindrPrompts> FromJsonFile(absl::string_view path);
-  static absl::StatusOr<VindrPrompts> FromJson(absl::string_view json, absl::string_view name);
+  static absl::StatusOr<VindrPrompts> FromJson(absl::string_view json,
+                                               absl::string_view name);
 
   // Writes the synthetic report of one view: one sentence per positive
   // (pos_<side>) and per negative (neg_<side>) finding — negatives dropped if
@@ -60,7 +61,8 @@ class VindrPrompts {
 
  private:
   // finding → slot → sentences.
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, std::vector<std::string>>>
+  absl::flat_hash_map<
+      std::string, absl::flat_hash_map<std::string, std::vector<std::string>>>
       prompts_;
 };
 

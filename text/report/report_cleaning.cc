@@ -23,13 +23,15 @@ struct PyRange {
 
 template <size_t N>
 bool InRanges(const PyRange (&ranges)[N], char32_t c) {
-  const PyRange* it = std::upper_bound(ranges, ranges + N, c,
-                                       [](char32_t v, const PyRange& r) { return v < r.first; });
+  const PyRange* it = std::upper_bound(
+      ranges, ranges + N, c,
+      [](char32_t v, const PyRange& r) { return v < r.first; });
   return it != ranges && c <= (it - 1)->last;
 }
 
 bool IsPyWord(char32_t c) {
-  if (c < 0x80) return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+  if (c < 0x80)
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
   return InRanges(kPythonWord, c);
 }
 
@@ -102,7 +104,8 @@ std::vector<std::string> AsciiOnly(const std::vector<std::string>& tokens) {
   return out;
 }
 
-constexpr char kDoubleReplacement[] = "\xEF\xBF\xBD\xEF\xBF\xBD";  // "\ufffd\ufffd"
+constexpr char kDoubleReplacement[] =
+    "\xEF\xBF\xBD\xEF\xBF\xBD";  // "\ufffd\ufffd"
 
 // Splits like Python's `re.split("[0-9]+\.", text)`.
 std::vector<std::string> SplitNumberedList(absl::string_view text) {
@@ -112,7 +115,9 @@ std::vector<std::string> SplitNumberedList(absl::string_view text) {
   while (i < text.size()) {
     if (absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) {
       size_t j = i;
-      while (j < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[j]))) ++j;
+      while (j < text.size() &&
+             absl::ascii_isdigit(static_cast<unsigned char>(text[j])))
+        ++j;
       if (j < text.size() && text[j] == '.') {
         pieces.emplace_back(text.substr(start, i - start));
         start = j + 1;
@@ -137,10 +142,14 @@ absl::StatusOr<ReportSections> ExtractReportSections(absl::string_view report) {
     std::string ReportSections::*field;
   };
   static const Header kHeaders[] = {
-      {"CLINICAL HISTORY", &ReportSections::history}, {"HISTORY", &ReportSections::history},
-      {"INDICATIONS", &ReportSections::history},      {"INDICATION", &ReportSections::history},
-      {"FINDINGS", &ReportSections::findings},        {"FINDING", &ReportSections::findings},
-      {"IMPRESSIONS", &ReportSections::impression},   {"IMPRESSION", &ReportSections::impression},
+      {"CLINICAL HISTORY", &ReportSections::history},
+      {"HISTORY", &ReportSections::history},
+      {"INDICATIONS", &ReportSections::history},
+      {"INDICATION", &ReportSections::history},
+      {"FINDINGS", &ReportSections::findings},
+      {"FINDING", &ReportSections::findings},
+      {"IMPRESSIONS", &ReportSections::impression},
+      {"IMPRESSION", &ReportSections::impression},
   };
   ReportSections sections;
   std::string* current = &sections.preamble;
@@ -155,8 +164,11 @@ absl::StatusOr<ReportSections> ExtractReportSections(absl::string_view report) {
     bool matched = false;
     for (const Header& h : kHeaders) {
       const size_t n = std::char_traits<char>::length(h.name);
-      if (stripped.size() < n || !absl::EqualsIgnoreCase(stripped.substr(0, n), h.name)) continue;
-      const absl::string_view rest = absl::StripLeadingAsciiWhitespace(stripped.substr(n));
+      if (stripped.size() < n ||
+          !absl::EqualsIgnoreCase(stripped.substr(0, n), h.name))
+        continue;
+      const absl::string_view rest =
+          absl::StripLeadingAsciiWhitespace(stripped.substr(n));
       if (rest.empty() || rest[0] != ':') continue;
       current = &(sections.*(h.field));
       append(current, rest.substr(1));
@@ -183,8 +195,10 @@ absl::StatusOr<std::string> CleanMammoClipSection(absl::string_view section) {
   std::vector<std::string> kept;
   for (absl::string_view sentence : absl::StrSplit(text, ". ")) {
     if (sentence.empty()) continue;
-    const std::string replaced = absl::StrReplaceAll(sentence, {{kDoubleReplacement, " "}});
-    const std::vector<std::string> tokens = Tokenize(PyLower(Decode(replaced)), /*punct=*/true);
+    const std::string replaced =
+        absl::StrReplaceAll(sentence, {{kDoubleReplacement, " "}});
+    const std::vector<std::string> tokens =
+        Tokenize(PyLower(Decode(replaced)), /*punct=*/true);
     if (tokens.size() <= 1) continue;
     const std::vector<std::string> ascii = AsciiOnly(tokens);
     if (ascii.size() > 2) kept.push_back(absl::StrJoin(ascii, " "));
@@ -192,23 +206,27 @@ absl::StatusOr<std::string> CleanMammoClipSection(absl::string_view section) {
   return absl::StrJoin(kept, " ");
 }
 
-absl::StatusOr<std::string> CleanMammoClipImpression(absl::string_view impression) {
-  return CleanMammoClipSection(absl::StrReplaceAll(impression, {{"BI-RADS", "BIRADS"}}));
+absl::StatusOr<std::string> CleanMammoClipImpression(
+    absl::string_view impression) {
+  return CleanMammoClipSection(
+      absl::StrReplaceAll(impression, {{"BI-RADS", "BIRADS"}}));
 }
 
-absl::StatusOr<std::vector<std::string>> CleanMgcaReport(absl::string_view impression,
-                                                         absl::string_view findings) {
+absl::StatusOr<std::vector<std::string>> CleanMgcaReport(
+    absl::string_view impression, absl::string_view findings) {
   MVL_RETURN_IF_ERROR(ValidateUtf8(impression));
   MVL_RETURN_IF_ERROR(ValidateUtf8(findings));
-  const std::string caption =
-      absl::StrReplaceAll(absl::StrCat(impression, " ", findings), {{"\n", " "}});
+  const std::string caption = absl::StrReplaceAll(
+      absl::StrCat(impression, " ", findings), {{"\n", " "}});
   std::vector<std::string> sentences;
   size_t count = 0;
   for (const std::string& point : SplitNumberedList(caption)) {
     for (absl::string_view sentence : absl::StrSplit(point, '.')) {
       if (sentence.empty()) continue;
-      const std::string replaced = absl::StrReplaceAll(sentence, {{kDoubleReplacement, " "}});
-      const std::vector<std::string> tokens = Tokenize(PyLower(Decode(replaced)), /*punct=*/false);
+      const std::string replaced =
+          absl::StrReplaceAll(sentence, {{kDoubleReplacement, " "}});
+      const std::vector<std::string> tokens =
+          Tokenize(PyLower(Decode(replaced)), /*punct=*/false);
       if (tokens.size() <= 1) continue;
       const std::vector<std::string> ascii = AsciiOnly(tokens);
       if (!ascii.empty()) sentences.push_back(absl::StrJoin(ascii, " "));

@@ -46,13 +46,14 @@ absl::StatusOr<std::string> CleanMammoClipSection(absl::string_view section);
 
 // Mammo-CLIP's impression handling: "BI-RADS" → "BIRADS", then
 // `CleanMammoClipSection`.
-absl::StatusOr<std::string> CleanMammoClipImpression(absl::string_view impression);
+absl::StatusOr<std::string> CleanMammoClipImpression(
+    absl::string_view impression);
 
 // MGCA's report cleaning: the kept sentences of impression + " " + findings.
 // Returns an empty list when the study has fewer than 3 tokens in total (the
 // reference drops such studies). InvalidArgument for invalid UTF-8.
-absl::StatusOr<std::vector<std::string>> CleanMgcaReport(absl::string_view impression,
-                                                         absl::string_view findings);
+absl::StatusOr<std::vector<std::string>> CleanMgcaReport(
+    absl::string_view impression, absl::string_view findings);
 
 }  // namespace mammovl::text
 

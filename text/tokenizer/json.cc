@@ -28,26 +28,34 @@ const JsonValue* JsonValue::Find(absl::string_view key) const {
 
 const char* JsonValue::TypeName(Type type) {
   switch (type) {
-    case Type::kNull: return "null";
-    case Type::kBool: return "a boolean";
-    case Type::kNumber: return "a number";
-    case Type::kString: return "a string";
-    case Type::kArray: return "an array";
-    case Type::kObject: return "an object";
+    case Type::kNull:
+      return "null";
+    case Type::kBool:
+      return "a boolean";
+    case Type::kNumber:
+      return "a number";
+    case Type::kString:
+      return "a string";
+    case Type::kArray:
+      return "an array";
+    case Type::kObject:
+      return "an object";
   }
   return "?";
 }
 
 class JsonParser {
  public:
-  JsonParser(absl::string_view text, absl::string_view name) : text_(text), name_(name) {}
+  JsonParser(absl::string_view text, absl::string_view name)
+      : text_(text), name_(name) {}
 
   absl::StatusOr<JsonValue> ParseDocument() {
     JsonValue value;
     SkipSpace();
     MVL_RETURN_IF_ERROR(ParseValue(&value, 0));
     SkipSpace();
-    if (pos_ != text_.size()) return Error("unexpected data after the JSON value");
+    if (pos_ != text_.size())
+      return Error("unexpected data after the JSON value");
     return value;
   }
 
@@ -84,11 +92,14 @@ class JsonParser {
 
   absl::Status ParseValue(JsonValue* out, int depth) {
     if (depth > kMaxDepth) return Error("nesting deeper than 512 levels");
-    if (pos_ >= text_.size()) return Error("unexpected end of input, expected a value");
+    if (pos_ >= text_.size())
+      return Error("unexpected end of input, expected a value");
     const char c = text_[pos_];
     switch (c) {
-      case '{': return ParseObject(out, depth);
-      case '[': return ParseArray(out, depth);
+      case '{':
+        return ParseObject(out, depth);
+      case '[':
+        return ParseArray(out, depth);
       case '"':
         out->type_ = JsonValue::Type::kString;
         return ParseString(&out->string_);
@@ -108,7 +119,8 @@ class JsonParser {
         return absl::OkStatus();
       default:
         if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(out);
-        return Error(absl::StrCat("unexpected character '", absl::CEscape(text_.substr(pos_, 1)),
+        return Error(absl::StrCat("unexpected character '",
+                                  absl::CEscape(text_.substr(pos_, 1)),
                                   "', expected a value"));
     }
   }
@@ -120,7 +132,8 @@ class JsonParser {
     if (Consume("}")) return absl::OkStatus();
     while (true) {
       SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') return Error("expected a member name");
+      if (pos_ >= text_.size() || text_[pos_] != '"')
+        return Error("expected a member name");
       std::string key;
       MVL_RETURN_IF_ERROR(ParseString(&key));
       SkipSpace();
@@ -155,10 +168,14 @@ class JsonParser {
     for (int i = 0; i < 4; ++i) {
       const char h = text_[pos_ + i];
       v <<= 4;
-      if (h >= '0' && h <= '9') v |= h - '0';
-      else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
-      else return Error("invalid \\u escape");
+      if (h >= '0' && h <= '9')
+        v |= h - '0';
+      else if (h >= 'a' && h <= 'f')
+        v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F')
+        v |= h - 'A' + 10;
+      else
+        return Error("invalid \\u escape");
     }
     pos_ += 4;
     *value = v;
@@ -193,23 +210,42 @@ class JsonParser {
       if (pos_ >= text_.size()) return Error("unterminated string");
       const char e = text_[pos_++];
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           uint32_t cp = 0;
           MVL_RETURN_IF_ERROR(ParseHex4(&cp));
-          if (cp >= 0xDC00 && cp <= 0xDFFF) return Error("lone trailing surrogate in \\u escape");
+          if (cp >= 0xDC00 && cp <= 0xDFFF)
+            return Error("lone trailing surrogate in \\u escape");
           if (cp >= 0xD800 && cp <= 0xDBFF) {
             uint32_t low = 0;
-            if (!Consume("\\u")) return Error("lone leading surrogate in \\u escape");
+            if (!Consume("\\u"))
+              return Error("lone leading surrogate in \\u escape");
             MVL_RETURN_IF_ERROR(ParseHex4(&low));
-            if (low < 0xDC00 || low > 0xDFFF) return Error("lone leading surrogate in \\u escape");
+            if (low < 0xDC00 || low > 0xDFFF)
+              return Error("lone leading surrogate in \\u escape");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           }
           AppendUtf8(cp, out);
@@ -226,7 +262,8 @@ class JsonParser {
     const size_t start = pos_;
     auto digits = [&] {
       const size_t s = pos_;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9')
+        ++pos_;
       return pos_ - s;
     };
     Consume("-");
@@ -246,13 +283,15 @@ class JsonParser {
       integral = false;
       ++pos_;
       if (!Consume("+")) Consume("-");
-      if (digits() == 0) return Error("invalid number: no digits in the exponent");
+      if (digits() == 0)
+        return Error("invalid number: no digits in the exponent");
     }
     const std::string literal(text_.substr(start, pos_ - start));
     out->type_ = JsonValue::Type::kNumber;
     errno = 0;
     out->number_ = std::strtod(literal.c_str(), nullptr);
-    if (integral && absl::SimpleAtoi(literal, &out->integer_)) out->integral_ = true;
+    if (integral && absl::SimpleAtoi(literal, &out->integer_))
+      out->integral_ = true;
     return absl::OkStatus();
   }
 
@@ -261,7 +300,8 @@ class JsonParser {
   size_t pos_ = 0;
 };
 
-absl::StatusOr<JsonValue> ParseJson(absl::string_view text, absl::string_view name) {
+absl::StatusOr<JsonValue> ParseJson(absl::string_view text,
+                                    absl::string_view name) {
   return JsonParser(text, name).ParseDocument();
 }
 

@@ -43,7 +43,8 @@ class JsonValue {
   // Returns the first member named `key` of an object, or nullptr.
   const JsonValue* Find(absl::string_view key) const;
 
-  // Returns "null", "a boolean", "a number", "a string", "an array", "an object".
+  // Returns "null", "a boolean", "a number", "a string", "an array", "an
+  // object".
   static const char* TypeName(Type type);
 
  private:
@@ -61,7 +62,8 @@ class JsonValue {
 // Parses `text` as one JSON document. `name` (usually the file path) starts
 // every error message. InvalidArgument on malformed JSON, invalid UTF-8, lone
 // surrogate escapes or nesting deeper than 512.
-absl::StatusOr<JsonValue> ParseJson(absl::string_view text, absl::string_view name);
+absl::StatusOr<JsonValue> ParseJson(absl::string_view text,
+                                    absl::string_view name);
 
 // Reads and parses a JSON file (NotFound if it does not exist).
 absl::StatusOr<JsonValue> ReadJsonFile(absl::string_view path);

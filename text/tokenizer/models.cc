@@ -15,16 +15,18 @@ namespace mt = ::mammovl::text;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WordPieceModel>> WordPieceModel::Create(
-    absl::flat_hash_map<std::string, int32_t> vocab, const std::string& unk_token,
-    const std::string& continuing_subword_prefix, int max_input_chars_per_word) {
+    absl::flat_hash_map<std::string, int32_t> vocab,
+    const std::string& unk_token, const std::string& continuing_subword_prefix,
+    int max_input_chars_per_word) {
   auto unk = vocab.find(unk_token);
   if (unk == vocab.end()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("WordPiece: unknown token '", unk_token, "' is not in the vocabulary"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "WordPiece: unknown token '", unk_token, "' is not in the vocabulary"));
   }
   if (max_input_chars_per_word <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "WordPiece: max_input_chars_per_word must be > 0, got ", max_input_chars_per_word));
+    return absl::InvalidArgumentError(
+        absl::StrCat("WordPiece: max_input_chars_per_word must be > 0, got ",
+                     max_input_chars_per_word));
   }
   std::unique_ptr<WordPieceModel> model(new WordPieceModel);
   model->unk_id_ = unk->second;
@@ -33,7 +35,8 @@ absl::StatusOr<std::unique_ptr<WordPieceModel>> WordPieceModel::Create(
     if (!continuing_subword_prefix.empty() &&
         absl::string_view(token).substr(0, continuing_subword_prefix.size()) ==
             continuing_subword_prefix) {
-      model->continuations_.emplace(token.substr(continuing_subword_prefix.size()), id);
+      model->continuations_.emplace(
+          token.substr(continuing_subword_prefix.size()), id);
     }
   }
   if (continuing_subword_prefix.empty()) model->continuations_ = vocab;
@@ -64,7 +67,8 @@ void WordPieceModel::Tokenize(const NormalizedText& text, CharRange word,
     int32_t found = -1;
     const auto& map = start == 0 ? vocab_ : continuations_;
     while (start < end) {
-      const absl::string_view piece(utf8.data() + byte_at[start], byte_at[end] - byte_at[start]);
+      const absl::string_view piece(utf8.data() + byte_at[start],
+                                    byte_at[end] - byte_at[start]);
       auto it = map.find(piece);
       if (it != map.end()) {
         found = it->second;
@@ -113,29 +117,33 @@ absl::StatusOr<std::unique_ptr<BytePairModel>> BytePairModel::Create(
     auto l = vocab.find(left);
     auto r = vocab.find(right);
     auto merged = vocab.find(left + right);
-    for (const auto& [it, what] : {std::make_pair(l, &left), std::make_pair(r, &right)}) {
+    for (const auto& [it, what] :
+         {std::make_pair(l, &left), std::make_pair(r, &right)}) {
       if (it == vocab.end()) {
-        return absl::InvalidArgumentError(absl::StrCat("merge ", rank + 1, " (\"", left, " ",
-                                                       right, "\"): token \"", *what,
-                                                       "\" is not in the vocabulary"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "merge ", rank + 1, " (\"", left, " ", right, "\"): token \"",
+            *what, "\" is not in the vocabulary"));
       }
     }
     if (merged == vocab.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("merge ", rank + 1, " (\"", left, " ", right,
-                                                     "\"): merged token \"", left, right,
-                                                     "\" is not in the vocabulary"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "merge ", rank + 1, " (\"", left, " ", right, "\"): merged token \"",
+          left, right, "\" is not in the vocabulary"));
     }
     auto [it, inserted] = model->merges_.try_emplace(
-        PairKey(l->second, r->second), MergeResult{static_cast<int32_t>(rank), merged->second});
+        PairKey(l->second, r->second),
+        MergeResult{static_cast<int32_t>(rank), merged->second});
     if (!inserted) {
-      return absl::InvalidArgumentError(absl::StrCat("merge ", rank + 1, " (\"", left, " ", right,
-                                                     "\") repeats merge ", it->second.rank + 1));
+      return absl::InvalidArgumentError(
+          absl::StrCat("merge ", rank + 1, " (\"", left, " ", right,
+                       "\") repeats merge ", it->second.rank + 1));
     }
   }
   return model;
 }
 
-void BytePairModel::Tokenize(absl::string_view bytes, std::vector<ModelToken>* out) const {
+void BytePairModel::Tokenize(absl::string_view bytes,
+                             std::vector<ModelToken>* out) const {
   if (bytes.size() <= kMaxCachedWordBytes) {
     absl::MutexLock lock(&cache_mutex_);
     auto it = cache_.find(bytes);
@@ -154,7 +162,8 @@ void BytePairModel::Tokenize(absl::string_view bytes, std::vector<ModelToken>* o
   }
 }
 
-void BytePairModel::Merge(absl::string_view bytes, std::vector<ModelToken>* out) const {
+void BytePairModel::Merge(absl::string_view bytes,
+                          std::vector<ModelToken>* out) const {
   struct Symbol {
     int32_t id;
     int32_t begin;
@@ -165,10 +174,12 @@ void BytePairModel::Merge(absl::string_view bytes, std::vector<ModelToken>* out)
   absl::InlinedVector<Symbol, 32> symbols;
   for (size_t i = 0; i < bytes.size(); ++i) {
     const int32_t id = byte_ids_[static_cast<unsigned char>(bytes[i])];
-    if (id < 0) continue;  // Not in the vocabulary: dropped, as HF does without an unk token.
+    if (id < 0)
+      continue;  // Not in the vocabulary: dropped, as HF does without an unk
+                 // token.
     const int32_t index = static_cast<int32_t>(symbols.size());
-    symbols.push_back({id, static_cast<int32_t>(i), static_cast<int32_t>(i + 1), index - 1,
-                       index + 1});
+    symbols.push_back({id, static_cast<int32_t>(i), static_cast<int32_t>(i + 1),
+                       index - 1, index + 1});
   }
   if (symbols.empty()) return;
   symbols.back().next = -1;
@@ -182,14 +193,16 @@ void BytePairModel::Merge(absl::string_view bytes, std::vector<ModelToken>* out)
   auto later = [](const Candidate& a, const Candidate& b) {
     return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
   };
-  std::priority_queue<Candidate, std::vector<Candidate>, decltype(later)> queue(later);
+  std::priority_queue<Candidate, std::vector<Candidate>, decltype(later)> queue(
+      later);
   auto push = [&](int32_t pos) {
     const int32_t next = symbols[pos].next;
     if (next < 0) return;
     auto it = merges_.find(PairKey(symbols[pos].id, symbols[next].id));
     if (it != merges_.end()) queue.push({it->second.rank, pos, it->second.id});
   };
-  for (int32_t i = 0; i + 1 < static_cast<int32_t>(symbols.size()); ++i) push(i);
+  for (int32_t i = 0; i + 1 < static_cast<int32_t>(symbols.size()); ++i)
+    push(i);
   while (!queue.empty()) {
     const Candidate top = queue.top();
     queue.pop();
@@ -197,7 +210,8 @@ void BytePairModel::Merge(absl::string_view bytes, std::vector<ModelToken>* out)
     if (left.end == left.begin || left.next < 0) continue;  // Removed, or last.
     Symbol& right = symbols[left.next];
     auto it = merges_.find(PairKey(left.id, right.id));
-    if (it == merges_.end() || it->second.id != top.id) continue;  // Stale entry.
+    if (it == merges_.end() || it->second.id != top.id)
+      continue;  // Stale entry.
     left.id = top.id;
     left.end = right.end;
     left.next = right.next;
@@ -211,20 +225,26 @@ void BytePairModel::Merge(absl::string_view bytes, std::vector<ModelToken>* out)
   }
 }
 
-AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedTokenSpec>& tokens, bool normalized) {
+AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedTokenSpec>& tokens,
+                                     bool normalized) {
   for (const AddedTokenSpec& t : tokens) {
     if (t.normalized != normalized || t.pattern.empty()) continue;
     by_first_[t.pattern[0]].push_back({t.pattern, t.id, t.lstrip, t.rstrip});
   }
   for (auto& [c, patterns] : by_first_) {
-    std::stable_sort(patterns.begin(), patterns.end(), [](const Pattern& a, const Pattern& b) {
-      return a.chars.size() > b.chars.size();
-    });
+    std::stable_sort(patterns.begin(), patterns.end(),
+                     [](const Pattern& a, const Pattern& b) {
+                       return a.chars.size() > b.chars.size();
+                     });
   }
 }
 
 void AddedTokenMatcher::Split(const NormalizedText& text, CharRange range,
                               std::vector<Segment>* out) const {
+  if (by_first_.empty()) {
+    if (range.begin < range.end) out->push_back({range, -1});
+    return;
+  }
   auto is_space = [&](int32_t i) {
     return (mt::UnicodeClasses(text[i].c) & mt::kClassWhitespace) != 0;
   };
@@ -238,7 +258,8 @@ void AddedTokenMatcher::Split(const NormalizedText& text, CharRange range,
         const int32_t len = static_cast<int32_t>(p.chars.size());
         if (i + len > range.end) continue;
         bool equal = true;
-        for (int32_t k = 1; k < len && equal; ++k) equal = text[i + k].c == p.chars[k];
+        for (int32_t k = 1; k < len && equal; ++k)
+          equal = text[i + k].c == p.chars[k];
         if (equal) {
           match = &p;
           break;

@@ -32,15 +32,20 @@ class WordPieceModel {
  public:
   // `vocab` maps token → id. InvalidArgument if `unk_token` is not in it.
   static absl::StatusOr<std::unique_ptr<WordPieceModel>> Create(
-      absl::flat_hash_map<std::string, int32_t> vocab, const std::string& unk_token,
-      const std::string& continuing_subword_prefix, int max_input_chars_per_word);
+      absl::flat_hash_map<std::string, int32_t> vocab,
+      const std::string& unk_token,
+      const std::string& continuing_subword_prefix,
+      int max_input_chars_per_word);
 
   // Tokenizes the characters `word` of `text`; appends tokens whose ranges are
   // character indices into `text`. A word longer than the limit, or one that
   // cannot be covered by vocabulary pieces, becomes one unknown token.
-  void Tokenize(const NormalizedText& text, CharRange word, std::vector<ModelToken>* out) const;
+  void Tokenize(const NormalizedText& text, CharRange word,
+                std::vector<ModelToken>* out) const;
 
-  const absl::flat_hash_map<std::string, int32_t>& vocab() const { return vocab_; }
+  const absl::flat_hash_map<std::string, int32_t>& vocab() const {
+    return vocab_;
+  }
 
  private:
   WordPieceModel() = default;
@@ -75,7 +80,8 @@ class BytePairModel {
   void Merge(absl::string_view bytes, std::vector<ModelToken>* out) const;
 
   static uint64_t PairKey(int32_t a, int32_t b) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+    return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
+           static_cast<uint32_t>(b);
   }
 
   int32_t byte_ids_[256];
@@ -118,9 +124,10 @@ class AddedTokenMatcher {
 
   bool empty() const { return by_first_.empty(); }
 
-  // Splits `range` of `text` into plain segments and matches. Empty plain
-  // segments are left out.
-  void Split(const NormalizedText& text, CharRange range, std::vector<Segment>* out) const;
+  // Splits `range` of `text` into plain segments and matches (one plain
+  // segment when there are no tokens). Empty plain segments are left out.
+  void Split(const NormalizedText& text, CharRange range,
+             std::vector<Segment>* out) const;
 
  private:
   struct Pattern {

@@ -21,8 +21,8 @@ struct Change {
   int ccc;
 };
 
-void ApplyChanges(const std::vector<Change>& changes, const NormalizedText& input,
-                  NormalizedText* output) {
+void ApplyChanges(const std::vector<Change>& changes,
+                  const NormalizedText& input, NormalizedText* output) {
   output->clear();
   output->reserve(changes.size());
   size_t consumed = 0;
@@ -92,7 +92,8 @@ void StripAccents(NormalizedText* text, NormalizedText* scratch) {
   char32_t parts[4];
   for (const NormalizedChar& nc : *text) {
     const int n = Decompose(nc.c, parts);
-    for (int k = 0; k < n; ++k) changes.push_back({parts[k], k > 0, CombiningClass(parts[k])});
+    for (int k = 0; k < n; ++k)
+      changes.push_back({parts[k], k > 0, CombiningClass(parts[k])});
   }
   // Canonical ordering: stable sort of each run of non-starters by class.
   for (size_t i = 0; i < changes.size();) {
@@ -103,8 +104,9 @@ void StripAccents(NormalizedText* text, NormalizedText* scratch) {
     size_t j = i;
     while (j < changes.size() && changes[j].ccc != 0) ++j;
     if (j - i > 1) {
-      std::stable_sort(changes.begin() + i, changes.begin() + j,
-                       [](const Change& a, const Change& b) { return a.ccc < b.ccc; });
+      std::stable_sort(
+          changes.begin() + i, changes.begin() + j,
+          [](const Change& a, const Change& b) { return a.ccc < b.ccc; });
     }
     i = j;
   }
@@ -133,7 +135,8 @@ void Lowercase(NormalizedText* text, NormalizedText* scratch) {
   scratch->clear();
   for (const NormalizedChar& nc : *text) {
     const int n = mt::ToLowercase(nc.c, lower);
-    for (int k = 0; k < n; ++k) scratch->push_back({lower[k], nc.begin, nc.end});
+    for (int k = 0; k < n; ++k)
+      scratch->push_back({lower[k], nc.begin, nc.end});
   }
   text->swap(*scratch);
 }
@@ -151,7 +154,8 @@ void DecodeAligned(absl::string_view text, int32_t base, NormalizedText* out) {
   while (pos < text.size()) {
     const size_t begin = pos;
     const char32_t c = mt::DecodeUtf8(text, &pos);
-    out->push_back({c, base + static_cast<int32_t>(begin), base + static_cast<int32_t>(pos)});
+    out->push_back({c, base + static_cast<int32_t>(begin),
+                    base + static_cast<int32_t>(pos)});
   }
 }
 
@@ -163,7 +167,8 @@ void BertNormalize(const BertNormalizerOptions& options, NormalizedText* text,
   if (options.lowercase) Lowercase(text, scratch);
 }
 
-void BertPreTokenize(const NormalizedText& text, CharRange range, std::vector<CharRange>* words) {
+void BertPreTokenize(const NormalizedText& text, CharRange range,
+                     std::vector<CharRange>* words) {
   int32_t start = range.begin;
   for (int32_t i = range.begin; i < range.end; ++i) {
     const uint8_t cls = UnicodeClasses(text[i].c);
@@ -179,12 +184,15 @@ void BertPreTokenize(const NormalizedText& text, CharRange range, std::vector<Ch
   if (start < range.end) words->push_back({start, range.end});
 }
 
-void Gpt2PreTokenize(const NormalizedText& text, CharRange range, std::vector<CharRange>* words) {
+void Gpt2PreTokenize(const NormalizedText& text, CharRange range,
+                     std::vector<CharRange>* words) {
   constexpr uint8_t kLetter = mt::kClassLetter, kNumber = mt::kClassNumber,
                     kSpace = mt::kClassWhitespace;
   const int32_t end = range.end;
   auto cls = [&](int32_t i) { return UnicodeClasses(text[i].c); };
-  auto is_other = [&](int32_t i) { return (cls(i) & (kLetter | kNumber | kSpace)) == 0; };
+  auto is_other = [&](int32_t i) {
+    return (cls(i) & (kLetter | kNumber | kSpace)) == 0;
+  };
   auto run = [&](int32_t i, auto pred) {
     while (i < end && pred(i)) ++i;
     return i;
@@ -202,7 +210,8 @@ void Gpt2PreTokenize(const NormalizedText& text, CharRange range, std::vector<Ch
         j = i + 2;
       } else if (i + 2 < end) {
         const char32_t n2 = text[i + 2].c;
-        if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) {
+        if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') ||
+            (n1 == 'l' && n2 == 'l')) {
           j = i + 3;
         }
       }
@@ -223,7 +232,8 @@ void Gpt2PreTokenize(const NormalizedText& text, CharRange range, std::vector<Ch
         j = run(i, is_other);
       } else {
         // \s+(?!\S) | \s+
-        const int32_t k = run(i, [&](int32_t x) { return IsWhitespace(text[x].c); });
+        const int32_t k =
+            run(i, [&](int32_t x) { return IsWhitespace(text[x].c); });
         j = (k == end || k - i < 2) ? k : k - 1;
       }
     }

@@ -44,12 +44,14 @@ void BertNormalize(const BertNormalizerOptions& options, NormalizedText* text,
 
 // BertPreTokenizer: splits `range` of `text` on whitespace (dropped) and
 // punctuation (kept as one-character words). Appends the words.
-void BertPreTokenize(const NormalizedText& text, CharRange range, std::vector<CharRange>* words);
+void BertPreTokenize(const NormalizedText& text, CharRange range,
+                     std::vector<CharRange>* words);
 
 // The GPT-2 pre-tokenisation regex
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // applied to `range` of `text`. Appends the matches (they tile the range).
-void Gpt2PreTokenize(const NormalizedText& text, CharRange range, std::vector<CharRange>* words);
+void Gpt2PreTokenize(const NormalizedText& text, CharRange range,
+                     std::vector<CharRange>* words);
 
 }  // namespace mammovl::text_internal
 

@@ -15,7 +15,8 @@ using text_internal::ModelToken;
 using text_internal::NormalizedText;
 using text_internal::Segment;
 
-void AppendToken(int32_t id, int32_t begin, int32_t end, int32_t word, Encoding* e) {
+void AppendToken(int32_t id, int32_t begin, int32_t end, int32_t word,
+                 Encoding* e) {
   e->ids.push_back(id);
   e->type_ids.push_back(0);
   e->offsets.push_back({begin, end});
@@ -44,7 +45,8 @@ void Pad(size_t n, int32_t pad_id, int32_t pad_type_id, Encoding* e) {
 }
 
 // Offsets in the original text of normalised characters [begin, end).
-inline TokenOffsets Span(const NormalizedText& text, int32_t begin, int32_t end) {
+inline TokenOffsets Span(const NormalizedText& text, int32_t begin,
+                         int32_t end) {
   return {text[begin].begin, text[end - 1].end};
 }
 
@@ -52,21 +54,26 @@ inline TokenOffsets Span(const NormalizedText& text, int32_t begin, int32_t end)
 
 void Tokenizer::Impl::RebuildMatchers() {
   for (text_internal::AddedTokenSpec& t : added) {
-    t.pattern = t.normalized ? NormalizeForMatching(t.content) : std::vector<char32_t>();
+    t.pattern = t.normalized ? NormalizeForMatching(t.content)
+                             : std::vector<char32_t>();
     if (!t.normalized) {
       size_t pos = 0;
-      while (pos < t.content.size()) t.pattern.push_back(DecodeUtf8(t.content, &pos));
+      while (pos < t.content.size())
+        t.pattern.push_back(DecodeUtf8(t.content, &pos));
     }
   }
-  raw_matcher = std::make_shared<text_internal::AddedTokenMatcher>(added, /*normalized=*/false);
-  normalized_matcher =
-      std::make_shared<text_internal::AddedTokenMatcher>(added, /*normalized=*/true);
+  raw_matcher = std::make_shared<text_internal::AddedTokenMatcher>(
+      added, /*normalized=*/false);
+  normalized_matcher = std::make_shared<text_internal::AddedTokenMatcher>(
+      added, /*normalized=*/true);
 }
 
-std::vector<char32_t> Tokenizer::Impl::NormalizeForMatching(const std::string& text) const {
+std::vector<char32_t> Tokenizer::Impl::NormalizeForMatching(
+    const std::string& text) const {
   NormalizedText chars, scratch;
   text_internal::DecodeAligned(text, 0, &chars);
-  if (normalizer.has_value()) text_internal::BertNormalize(*normalizer, &chars, &scratch);
+  if (normalizer.has_value())
+    text_internal::BertNormalize(*normalizer, &chars, &scratch);
   std::vector<char32_t> out;
   out.reserve(chars.size());
   for (const auto& nc : chars) out.push_back(nc.c);
@@ -77,27 +84,34 @@ absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text,
                                            const EncodeOptions& options) const {
   const Impl& impl = *impl_;
   if (text.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("text of ", text.size(), " bytes is too long (limit 2 GiB)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "text of ", text.size(), " bytes is too long (limit 2 GiB)"));
   }
   MVL_RETURN_IF_ERROR(ValidateUtf8(text));
   const bool add_special = options.add_special_tokens();
-  const int n_special = add_special ? static_cast<int>(impl.prefix.size() + impl.suffix.size()) : 0;
+  const int n_special =
+      add_special ? static_cast<int>(impl.prefix.size() + impl.suffix.size())
+                  : 0;
   const int max_length = options.max_length();
   if (max_length < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("max_length must be >= 0, got ", max_length));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_length must be >= 0, got ", max_length));
   }
   if (max_length > 0 && options.truncation() && max_length < n_special) {
-    return absl::InvalidArgumentError(absl::StrCat("max_length ", max_length, " leaves no room for the ",
-                                                   n_special, " special tokens"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_length ", max_length, " leaves no room for the ",
+                     n_special, " special tokens"));
   }
-  if (options.padding() == EncodeOptions::PAD_TO_MAX_LENGTH && max_length <= 0) {
-    return absl::InvalidArgumentError("padding to max_length needs max_length > 0");
+  if (options.padding() == EncodeOptions::PAD_TO_MAX_LENGTH &&
+      max_length <= 0) {
+    return absl::InvalidArgumentError(
+        "padding to max_length needs max_length > 0");
   }
   if ((options.padding() == EncodeOptions::PAD_TO_MAX_LENGTH ||
        options.padding() == EncodeOptions::PAD_TO_LONGEST) &&
       !impl.pad_id.has_value()) {
-    return absl::InvalidArgumentError("padding requested but the tokenizer has no pad token");
+    return absl::InvalidArgumentError(
+        "padding requested but the tokenizer has no pad token");
   }
 
   Encoding e;
@@ -110,28 +124,22 @@ absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text,
   std::vector<int32_t> char_of_byte;
   int32_t word = 0;
   const CharRange whole{0, static_cast<int32_t>(original.size())};
-  if (impl.raw_matcher->empty()) {
-    if (whole.end > 0) raw_segments.push_back({whole, -1});
-  } else {
-    impl.raw_matcher->Split(original, whole, &raw_segments);
-  }
+  impl.raw_matcher->Split(original, whole, &raw_segments);
   for (const Segment& raw : raw_segments) {
     if (raw.added_id >= 0) {
       const TokenOffsets o = Span(original, raw.range.begin, raw.range.end);
       AppendToken(raw.added_id, o.begin, o.end, word++, &e);
       continue;
     }
-    normalized.assign(original.begin() + raw.range.begin, original.begin() + raw.range.end);
+    normalized.assign(original.begin() + raw.range.begin,
+                      original.begin() + raw.range.end);
     if (impl.normalizer.has_value()) {
       text_internal::BertNormalize(*impl.normalizer, &normalized, &scratch);
     }
     norm_segments.clear();
-    const CharRange all{0, static_cast<int32_t>(normalized.size())};
-    if (impl.normalized_matcher->empty()) {
-      if (all.end > 0) norm_segments.push_back({all, -1});
-    } else {
-      impl.normalized_matcher->Split(normalized, all, &norm_segments);
-    }
+    impl.normalized_matcher->Split(normalized,
+                                   {0, static_cast<int32_t>(normalized.size())},
+                                   &norm_segments);
     for (const Segment& seg : norm_segments) {
       if (seg.added_id >= 0) {
         const TokenOffsets o = Span(normalized, seg.range.begin, seg.range.end);
@@ -161,8 +169,8 @@ absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text,
           }
           impl.bpe->Tokenize(bytes, &tokens);
           for (const ModelToken& t : tokens) {
-            const TokenOffsets o =
-                Span(normalized, char_of_byte[t.begin], char_of_byte[t.end - 1] + 1);
+            const TokenOffsets o = Span(normalized, char_of_byte[t.begin],
+                                        char_of_byte[t.end - 1] + 1);
             AppendToken(t.id, o.begin, o.end, word, &e);
           }
         }
@@ -191,13 +199,17 @@ absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text,
       };
       for (const auto& p : impl.prefix) special(p);
       out.ids.insert(out.ids.end(), e.ids.begin(), e.ids.end());
-      out.type_ids.insert(out.type_ids.end(), e.type_ids.begin(), e.type_ids.end());
+      out.type_ids.insert(out.type_ids.end(), e.type_ids.begin(),
+                          e.type_ids.end());
       out.offsets.insert(out.offsets.end(), e.offsets.begin(), e.offsets.end());
-      out.word_ids.insert(out.word_ids.end(), e.word_ids.begin(), e.word_ids.end());
-      out.attention_mask.insert(out.attention_mask.end(), e.attention_mask.begin(),
+      out.word_ids.insert(out.word_ids.end(), e.word_ids.begin(),
+                          e.word_ids.end());
+      out.attention_mask.insert(out.attention_mask.end(),
+                                e.attention_mask.begin(),
                                 e.attention_mask.end());
       out.special_tokens_mask.insert(out.special_tokens_mask.end(),
-                                     e.special_tokens_mask.begin(), e.special_tokens_mask.end());
+                                     e.special_tokens_mask.begin(),
+                                     e.special_tokens_mask.end());
       for (const auto& p : impl.suffix) special(p);
       e = std::move(out);
     }
@@ -208,9 +220,9 @@ absl::StatusOr<Encoding> Tokenizer::Encode(absl::string_view text,
   return e;
 }
 
-absl::StatusOr<std::vector<Encoding>> Tokenizer::EncodeBatch(absl::Span<const std::string> texts,
-                                                             const EncodeOptions& options,
-                                                             core::ThreadPool* pool) const {
+absl::StatusOr<std::vector<Encoding>> Tokenizer::EncodeBatch(
+    absl::Span<const std::string> texts, const EncodeOptions& options,
+    core::ThreadPool* pool) const {
   std::vector<Encoding> out(texts.size());
   std::vector<absl::Status> status(texts.size());
   core::ParallelFor(pool, static_cast<int64_t>(texts.size()), [&](int64_t i) {
@@ -223,14 +235,16 @@ absl::StatusOr<std::vector<Encoding>> Tokenizer::EncodeBatch(absl::Span<const st
   });
   for (size_t i = 0; i < texts.size(); ++i) {
     if (!status[i].ok()) {
-      return absl::Status(status[i].code(),
-                          absl::StrCat("text ", i, " of the batch: ", status[i].message()));
+      return absl::Status(
+          status[i].code(),
+          absl::StrCat("text ", i, " of the batch: ", status[i].message()));
     }
   }
   if (options.padding() == EncodeOptions::PAD_TO_LONGEST) {
     size_t longest = 0;
     for (const Encoding& e : out) longest = std::max(longest, e.size());
-    for (Encoding& e : out) Pad(longest, *impl_->pad_id, impl_->pad_type_id, &e);
+    for (Encoding& e : out)
+      Pad(longest, *impl_->pad_id, impl_->pad_type_id, &e);
   }
   return out;
 }
@@ -248,7 +262,8 @@ std::string Tokenizer::IdToToken(int32_t id) const {
   for (const auto& t : impl_->added) {
     if (t.id == id) return t.content;
   }
-  if (id < 0 || id >= static_cast<int32_t>(impl_->id_to_token->size())) return "";
+  if (id < 0 || id >= static_cast<int32_t>(impl_->id_to_token->size()))
+    return "";
   return (*impl_->id_to_token)[id];
 }
 

@@ -10,7 +10,8 @@
 //   EncodeOptions options;
 //   options.set_max_length(256);
 //   options.set_padding(EncodeOptions::PAD_TO_MAX_LENGTH);
-//   MVL_ASSIGN_OR_RETURN(Encoding e, tok.Encode("No suspicious mass.", options));
+//   MVL_ASSIGN_OR_RETURN(Encoding e, tok.Encode("No suspicious mass.",
+//   options));
 #ifndef MAMMOVL_TEXT_TOKENIZER_TOKENIZER_H_
 #define MAMMOVL_TEXT_TOKENIZER_TOKENIZER_H_
 
@@ -33,7 +34,9 @@ namespace mammovl::text {
 struct TokenOffsets {
   int32_t begin = 0;
   int32_t end = 0;
-  bool operator==(const TokenOffsets& o) const { return begin == o.begin && end == o.end; }
+  bool operator==(const TokenOffsets& o) const {
+    return begin == o.begin && end == o.end;
+  }
 };
 
 // One encoded text. All vectors have `size()` elements.
@@ -63,9 +66,12 @@ class Tokenizer {
   // merges (duplicates, merges over unknown tokens, missing special tokens);
   // Unimplemented for tokenizer.json components other than those of BERT
   // and GPT-2 style tokenizers.
-  static absl::StatusOr<Tokenizer> FromWordPieceVocab(const WordPieceVocab& config);
-  static absl::StatusOr<Tokenizer> FromBytePairFiles(const BytePairVocab& config);
-  static absl::StatusOr<Tokenizer> FromTokenizerJsonFile(absl::string_view path);
+  static absl::StatusOr<Tokenizer> FromWordPieceVocab(
+      const WordPieceVocab& config);
+  static absl::StatusOr<Tokenizer> FromBytePairFiles(
+      const BytePairVocab& config);
+  static absl::StatusOr<Tokenizer> FromTokenizerJsonFile(
+      absl::string_view path);
   // `name` (e.g. the path it came from) starts error messages.
   static absl::StatusOr<Tokenizer> FromTokenizerJson(absl::string_view json,
                                                      absl::string_view name);
@@ -81,14 +87,15 @@ class Tokenizer {
   // offset), texts of 2 GiB or more, `max_length` smaller than the number of
   // special tokens, or padding without a pad token or to a 0 `max_length`.
   // Thread-safe.
-  absl::StatusOr<Encoding> Encode(absl::string_view text, const EncodeOptions& options) const;
+  absl::StatusOr<Encoding> Encode(absl::string_view text,
+                                  const EncodeOptions& options) const;
 
   // Encodes a batch (on `pool` if given) and pads it as `options` says
   // (`PAD_TO_LONGEST`: to the longest text of the batch). Errors name the
   // index of the failing text.
-  absl::StatusOr<std::vector<Encoding>> EncodeBatch(absl::Span<const std::string> texts,
-                                                    const EncodeOptions& options,
-                                                    core::ThreadPool* pool = nullptr) const;
+  absl::StatusOr<std::vector<Encoding>> EncodeBatch(
+      absl::Span<const std::string> texts, const EncodeOptions& options,
+      core::ThreadPool* pool = nullptr) const;
 
   // Id of a vocabulary or added token (WordPiece tokens as in vocab.txt,
   // byte-level ones in GPT-2's alphabet, e.g. "Ġmass").
@@ -106,7 +113,8 @@ class Tokenizer {
   struct Impl;
 
  private:
-  explicit Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  explicit Tokenizer(std::shared_ptr<const Impl> impl)
+      : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
 

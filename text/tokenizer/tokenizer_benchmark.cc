@@ -21,25 +21,29 @@ constexpr char kDir[] = "text/tokenizer/testdata/";
 // captions (see tools/fixtures/make_tokenizer_fixtures.js).
 std::vector<std::string> Corpus(size_t begin, size_t end) {
   std::vector<std::string> out;
-  const std::string content = *core::ReadFileToString(std::string(kDir) + "corpus.jsonl");
+  const std::string content =
+      *core::ReadFileToString(std::string(kDir) + "corpus.jsonl");
   size_t i = 0;
-  for (absl::string_view line : absl::StrSplit(content, '\n', absl::SkipEmpty())) {
-    if (i >= begin && i < end) out.push_back(ParseJson(line, "corpus")->string_value());
+  for (absl::string_view line :
+       absl::StrSplit(content, '\n', absl::SkipEmpty())) {
+    if (i >= begin && i < end)
+      out.push_back(ParseJson(line, "corpus")->string_value());
     ++i;
   }
   return out;
 }
 
-void Run(benchmark::State& state, const Tokenizer& tok, const std::vector<std::string>& texts,
-         const EncodeOptions& options) {
+void Run(benchmark::State& state, const Tokenizer& tok,
+         const std::vector<std::string>& texts, const EncodeOptions& options) {
   const int threads = static_cast<int>(state.range(0));
   core::ThreadPool pool(threads);
   for (auto _ : state) {
     auto out = tok.EncodeBatch(texts, options, threads > 1 ? &pool : nullptr);
     benchmark::DoNotOptimize(out);
   }
-  state.counters["sentences/s"] = benchmark::Counter(
-      static_cast<double>(texts.size()) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["sentences/s"] =
+      benchmark::Counter(static_cast<double>(texts.size()) * state.iterations(),
+                         benchmark::Counter::kIsRate);
 }
 
 void BM_BertEncode(benchmark::State& state) {
@@ -57,7 +61,8 @@ BENCHMARK(BM_BertEncode)->Arg(1)->Arg(2)->UseRealTime();
 void BM_Gpt2MamaEncode(benchmark::State& state) {
   static const std::vector<std::string> texts = Corpus(990, 1050);
   static const Tokenizer tok = [] {
-    Tokenizer t = *Tokenizer::FromTokenizerJsonFile(std::string(kDir) + "gpt2_mama_tokenizer.json");
+    Tokenizer t = *Tokenizer::FromTokenizerJsonFile(std::string(kDir) +
+                                                    "gpt2_mama_tokenizer.json");
     (void)t.SetPadToken("<|padtext|>");
     return t;
   }();

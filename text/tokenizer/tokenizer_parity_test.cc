@@ -28,8 +28,9 @@ namespace mammovl::text {
 namespace {
 
 constexpr char kDir[] = "text/tokenizer/testdata/";
-const char* const kMamaTokens[] = {"<|startoftext|>", "<|padtext|>",     "<|masktext|>",
-                                   "<|separatetext|>", "<|unknowntext|>", "<|keytext|>"};
+const char* const kMamaTokens[] = {"<|startoftext|>", "<|padtext|>",
+                                   "<|masktext|>",    "<|separatetext|>",
+                                   "<|unknowntext|>", "<|keytext|>"};
 
 struct Variant {
   std::string name;
@@ -40,9 +41,9 @@ struct Variant {
 std::string Serialize(const Encoding& e) {
   std::string s;
   for (size_t i = 0; i < e.size(); ++i) {
-    absl::StrAppend(&s, e.ids[i], ",", e.type_ids[i], ",", e.word_ids[i], ",", e.offsets[i].begin,
-                    ",", e.offsets[i].end, ",", e.attention_mask[i], ",",
-                    e.special_tokens_mask[i], ";");
+    absl::StrAppend(&s, e.ids[i], ",", e.type_ids[i], ",", e.word_ids[i], ",",
+                    e.offsets[i].begin, ",", e.offsets[i].end, ",",
+                    e.attention_mask[i], ",", e.special_tokens_mask[i], ";");
   }
   return s;
 }
@@ -58,10 +59,12 @@ uint64_t Fnv1a64(absl::string_view s) {
 
 std::vector<std::string> ReadCorpus() {
   std::vector<std::string> corpus;
-  absl::StatusOr<std::string> content = core::ReadFileToString(absl::StrCat(kDir, "corpus.jsonl"));
+  absl::StatusOr<std::string> content =
+      core::ReadFileToString(absl::StrCat(kDir, "corpus.jsonl"));
   EXPECT_TRUE(content.ok()) << content.status();
   if (!content.ok()) return corpus;
-  for (absl::string_view line : absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
     absl::StatusOr<JsonValue> v = ParseJson(line, "corpus.jsonl");
     EXPECT_TRUE(v.ok() && v->is_string()) << line;
     if (v.ok()) corpus.push_back(v->string_value());
@@ -80,9 +83,11 @@ Expected ReadExpected(const std::string& config) {
       core::ReadFileToString(absl::StrCat(kDir, "expected_", config, ".txt"));
   EXPECT_TRUE(content.ok()) << content.status();
   if (!content.ok()) return out;
-  for (absl::string_view line : absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
     if (line[0] == '#') continue;
-    std::vector<absl::string_view> parts = absl::StrSplit(line, absl::MaxSplits(' ', 2));
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(line, absl::MaxSplits(' ', 2));
     EXPECT_EQ(parts.size(), 3u) << line;
     if (parts.size() != 3) continue;
     int index = 0;
@@ -119,7 +124,8 @@ std::vector<uint8_t> Digits(const std::string& s) {
 }
 
 // Compares one decoded explicit record with our encoding, field by field.
-void ExpectSameEncoding(const JsonValue& want, const Encoding& got, const std::string& what) {
+void ExpectSameEncoding(const JsonValue& want, const Encoding& got,
+                        const std::string& what) {
   EXPECT_EQ(Ints<int32_t>(*want.Find("ids")), got.ids) << what;
   EXPECT_EQ(Ints<int32_t>(*want.Find("word")), got.word_ids) << what;
   std::vector<int32_t> offsets;
@@ -128,8 +134,10 @@ void ExpectSameEncoding(const JsonValue& want, const Encoding& got, const std::s
     offsets.push_back(o.end);
   }
   EXPECT_EQ(Ints<int32_t>(*want.Find("offsets")), offsets) << what;
-  EXPECT_EQ(Digits(want.Find("att")->string_value()), got.attention_mask) << what;
-  EXPECT_EQ(Digits(want.Find("spec")->string_value()), got.special_tokens_mask) << what;
+  EXPECT_EQ(Digits(want.Find("att")->string_value()), got.attention_mask)
+      << what;
+  EXPECT_EQ(Digits(want.Find("spec")->string_value()), got.special_tokens_mask)
+      << what;
   std::vector<uint8_t> types;
   for (int32_t t : got.type_ids) types.push_back(static_cast<uint8_t>(t));
   EXPECT_EQ(Digits(want.Find("type")->string_value()), types) << what;
@@ -137,7 +145,9 @@ void ExpectSameEncoding(const JsonValue& want, const Encoding& got, const std::s
 
 class TokenizerParityTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { corpus_ = new std::vector<std::string>(ReadCorpus()); }
+  static void SetUpTestSuite() {
+    corpus_ = new std::vector<std::string>(ReadCorpus());
+  }
   static void TearDownTestSuite() { delete corpus_; }
 
   // Encodes the whole corpus under every variant and compares with the
@@ -155,7 +165,8 @@ class TokenizerParityTest : public ::testing::Test {
     for (const Variant& v : variants) {
       EncodeOptions options;
       options.set_max_length(v.max_length);
-      options.set_padding(v.pad ? EncodeOptions::PAD_TO_MAX_LENGTH : EncodeOptions::NO_PADDING);
+      options.set_padding(v.pad ? EncodeOptions::PAD_TO_MAX_LENGTH
+                                : EncodeOptions::NO_PADDING);
       MVL_ASSERT_OK_AND_ASSIGN(std::vector<Encoding> encodings,
                                tokenizer.EncodeBatch(corpus, options, &pool));
       by_variant.push_back(std::move(encodings));
@@ -166,27 +177,30 @@ class TokenizerParityTest : public ::testing::Test {
       std::string all;
       for (size_t k = 0; k < variants.size(); ++k) {
         if (k > 0) all += "|";
-        absl::StrAppend(&all, variants[k].name, ":", Serialize(by_variant[k][i]));
+        absl::StrAppend(&all, variants[k].name, ":",
+                        Serialize(by_variant[k][i]));
       }
       longest = std::max(longest, by_variant[0][i].size());
       if (Fnv1a64(all) != expected.digests[i]) {
         ++mismatches;
         if (mismatches <= 5) {
-          ADD_FAILURE() << config << ": string " << i << " differs from Hugging Face ("
-                        << "see `node tools/fixtures/make_tokenizer_fixtures.js --show=" << config
-                        << ":" << i << "`): \"" << absl::CEscape(corpus[i]) << "\"\n  ours (full): "
-                        << Serialize(by_variant[0][i]);
+          ADD_FAILURE()
+              << config << ": string " << i << " differs from Hugging Face ("
+              << "see `node tools/fixtures/make_tokenizer_fixtures.js --show="
+              << config << ":" << i << "`): \"" << absl::CEscape(corpus[i])
+              << "\"\n  ours (full): " << Serialize(by_variant[0][i]);
         }
       }
     }
-    EXPECT_EQ(mismatches, 0) << config << ": " << mismatches << " of " << corpus.size()
-                             << " strings differ";
-    EXPECT_GT(longest, 512u) << config << ": the corpus must hold texts over 512 tokens";
+    EXPECT_EQ(mismatches, 0) << config << ": " << mismatches << " of "
+                             << corpus.size() << " strings differ";
+    EXPECT_GT(longest, 512u)
+        << config << ": the corpus must hold texts over 512 tokens";
     ASSERT_FALSE(expected.explicit_records.empty());
     for (const auto& [index, record] : expected.explicit_records) {
       ExpectSameEncoding(record, by_variant[0][index],
-                         absl::StrCat(config, " string ", index, " \"", absl::CEscape(corpus[index]),
-                                      "\""));
+                         absl::StrCat(config, " string ", index, " \"",
+                                      absl::CEscape(corpus[index]), "\""));
     }
   }
 
@@ -202,7 +216,8 @@ std::vector<std::string>* TokenizerParityTest::corpus_ = nullptr;
 TEST_F(TokenizerParityTest, BertUncasedVocabTxtLowercased) {
   WordPieceVocab config;
   config.set_vocab_path(absl::StrCat(kDir, "bert_uncased_vocab.txt"));
-  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer, Tokenizer::FromWordPieceVocab(config));
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer,
+                           Tokenizer::FromWordPieceVocab(config));
   CheckConfig(tokenizer, "bert_uncased", BertVariants());
 }
 
@@ -211,19 +226,22 @@ TEST_F(TokenizerParityTest, BertUncasedVocabTxtLowercased) {
 TEST_F(TokenizerParityTest, BertCasedVocabTxtLowercased) {
   WordPieceVocab config;
   config.set_vocab_path(absl::StrCat(kDir, "bert_cased_vocab.txt"));
-  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer, Tokenizer::FromWordPieceVocab(config));
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer,
+                           Tokenizer::FromWordPieceVocab(config));
   CheckConfig(tokenizer, "bert_cased_lower", BertVariants());
 }
 
-TEST_F(TokenizerParityTest, BertCasedWithoutLowercasingFromVocabTxtAndTokenizerJson) {
+TEST_F(TokenizerParityTest,
+       BertCasedWithoutLowercasingFromVocabTxtAndTokenizerJson) {
   WordPieceVocab config;
   config.set_vocab_path(absl::StrCat(kDir, "bert_cased_vocab.txt"));
   config.set_lowercase(false);
-  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer from_txt, Tokenizer::FromWordPieceVocab(config));
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer from_txt,
+                           Tokenizer::FromWordPieceVocab(config));
   CheckConfig(from_txt, "bert_cased", BertVariants());
-  MVL_ASSERT_OK_AND_ASSIGN(
-      Tokenizer from_json,
-      Tokenizer::FromTokenizerJsonFile(absl::StrCat(kDir, "bert_cased_tokenizer.json")));
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer from_json,
+                           Tokenizer::FromTokenizerJsonFile(absl::StrCat(
+                               kDir, "bert_cased_tokenizer.json")));
   CheckConfig(from_json, "bert_cased", BertVariants());
 }
 
@@ -231,24 +249,29 @@ TEST_F(TokenizerParityTest, Gpt2FromVocabJsonAndMerges) {
   BytePairVocab config;
   config.set_vocab_path(absl::StrCat(kDir, "gpt2_vocab.json"));
   config.set_merges_path(absl::StrCat(kDir, "gpt2_merges.txt"));
-  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer, Tokenizer::FromBytePairFiles(config));
-  CheckConfig(tokenizer, "gpt2", {{"full", 0, false}, {"t256", 256, false}, {"t512", 512, false}});
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer,
+                           Tokenizer::FromBytePairFiles(config));
+  CheckConfig(tokenizer, "gpt2",
+              {{"full", 0, false}, {"t256", 256, false}, {"t512", 512, false}});
 }
 
 // MaMA's tokenizer: GPT-2 BPE plus its six added special tokens, padded with
 // <|padtext|> to 144 tokens.
-TEST_F(TokenizerParityTest, Gpt2WithMamaTokensFromTokenizerJsonAndFromAddTokens) {
-  const std::vector<Variant> variants = {{"full", 0, false}, {"t144", 144, true}, {"t512", 512, true}};
-  MVL_ASSERT_OK_AND_ASSIGN(
-      Tokenizer from_json,
-      Tokenizer::FromTokenizerJsonFile(absl::StrCat(kDir, "gpt2_mama_tokenizer.json")));
+TEST_F(TokenizerParityTest,
+       Gpt2WithMamaTokensFromTokenizerJsonAndFromAddTokens) {
+  const std::vector<Variant> variants = {
+      {"full", 0, false}, {"t144", 144, true}, {"t512", 512, true}};
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer from_json,
+                           Tokenizer::FromTokenizerJsonFile(
+                               absl::StrCat(kDir, "gpt2_mama_tokenizer.json")));
   MVL_ASSERT_OK(from_json.SetPadToken("<|padtext|>"));
   CheckConfig(from_json, "gpt2_mama", variants);
 
   BytePairVocab config;
   config.set_vocab_path(absl::StrCat(kDir, "gpt2_vocab.json"));
   config.set_merges_path(absl::StrCat(kDir, "gpt2_merges.txt"));
-  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer added, Tokenizer::FromBytePairFiles(config));
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer added,
+                           Tokenizer::FromBytePairFiles(config));
   std::vector<AddedTokenConfig> tokens;
   for (const char* t : kMamaTokens) {
     tokens.emplace_back();

@@ -44,7 +44,8 @@ struct ClassTable {
 };
 
 template <size_t N>
-void Mark(const CodePointRange (&ranges)[N], uint8_t bit, std::vector<uint8_t>* flat) {
+void Mark(const CodePointRange (&ranges)[N], uint8_t bit,
+          std::vector<uint8_t>* flat) {
   for (const CodePointRange& r : ranges) {
     for (char32_t c = r.first; c <= r.last; ++c) (*flat)[c] |= bit;
   }
@@ -64,9 +65,11 @@ const ClassTable& Table() {
     t->block_of.resize(kNumBlocks);
     absl::flat_hash_map<std::string, uint16_t> index;
     for (int b = 0; b < kNumBlocks; ++b) {
-      const auto* begin = reinterpret_cast<const char*>(flat.data()) + b * kBlockSize;
-      auto [it, inserted] = index.try_emplace(std::string(begin, kBlockSize),
-                                              static_cast<uint16_t>(t->blocks.size()));
+      const auto* begin =
+          reinterpret_cast<const char*>(flat.data()) + b * kBlockSize;
+      auto [it, inserted] =
+          index.try_emplace(std::string(begin, kBlockSize),
+                            static_cast<uint16_t>(t->blocks.size()));
       if (inserted) {
         t->blocks.emplace_back();
         std::copy(begin, begin + kBlockSize, t->blocks.back().begin());
@@ -79,7 +82,8 @@ const ClassTable& Table() {
 }
 
 template <size_t N>
-const CodePointMapping* FindMapping(const CodePointMapping (&table)[N], char32_t c) {
+const CodePointMapping* FindMapping(const CodePointMapping (&table)[N],
+                                    char32_t c) {
   const CodePointMapping* it = std::lower_bound(
       table, table + N, c,
       [](const CodePointMapping& m, char32_t v) { return m.from < v; });
@@ -112,8 +116,8 @@ absl::Status ValidateUtf8(absl::string_view text) {
       if (b0 == 0xF4) hi = 0x8F;  // Above U+10FFFF.
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("invalid UTF-8: byte 0x", absl::Hex(b0), " at offset ", i,
-                       " cannot start a character"));
+          absl::StrCat("invalid UTF-8: byte 0x", absl::Hex(b0), " at offset ",
+                       i, " cannot start a character"));
     }
     if (i + len > n) {
       return absl::InvalidArgumentError(
@@ -126,8 +130,8 @@ absl::Status ValidateUtf8(absl::string_view text) {
     }
     for (int k = 2; k < len; ++k) {
       if ((s[i + k] & 0xC0) != 0x80) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("invalid UTF-8: bad continuation byte at offset ", i + k));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "invalid UTF-8: bad continuation byte at offset ", i + k));
       }
     }
     i += len;
@@ -178,8 +182,10 @@ int Decompose(char32_t c, char32_t out[4]) {
     return 1;
   }
   // Hangul syllables (Unicode §3.12).
-  constexpr char32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
-  constexpr int kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount, kSCount = 11172;
+  constexpr char32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161,
+                     kTBase = 0x11A7;
+  constexpr int kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount,
+                kSCount = 11172;
   if (c >= kSBase && c < kSBase + kSCount) {
     const int s = static_cast<int>(c - kSBase);
     out[0] = kLBase + s / kNCount;

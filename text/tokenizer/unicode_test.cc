@@ -17,24 +17,30 @@ using ::testing::HasSubstr;
 TEST(Utf8Test, AcceptsWellFormedText) {
   EXPECT_THAT(ValidateUtf8(""), IsOk());
   EXPECT_THAT(ValidateUtf8("plain ascii"), IsOk());
-  EXPECT_THAT(ValidateUtf8("caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"), IsOk());
+  EXPECT_THAT(ValidateUtf8(
+                  "caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF"),
+              IsOk());
 }
 
 TEST(Utf8Test, RejectsMalformedTextNamingTheOffset) {
-  EXPECT_THAT(ValidateUtf8("ab\xFF"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                               HasSubstr("offset 2")));
-  EXPECT_THAT(ValidateUtf8("a\xC3"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                              HasSubstr("truncated")));
+  EXPECT_THAT(
+      ValidateUtf8("ab\xFF"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("offset 2")));
+  EXPECT_THAT(
+      ValidateUtf8("a\xC3"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("truncated")));
   // Overlong '/', a surrogate, a code point above U+10FFFF, a stray
   // continuation byte, a bad third byte.
-  for (const std::string bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
-                                "\x80", "\xE4\xB8\x41"}) {
-    EXPECT_THAT(ValidateUtf8(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+  for (const std::string bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
+                                "\xF4\x90\x80\x80", "\x80", "\xE4\xB8\x41"}) {
+    EXPECT_THAT(ValidateUtf8(bad), StatusIs(absl::StatusCode::kInvalidArgument))
+        << bad;
   }
 }
 
 TEST(Utf8Test, DecodeAndAppendRoundTrip) {
-  const std::u32string cps = {U'a', 0xE9, 0x4E2D, 0x1F600, 0x10FFFF, 0x7FF, 0x800, 0xFFFF};
+  const std::u32string cps = {U'a',     0xE9,  0x4E2D, 0x1F600,
+                              0x10FFFF, 0x7FF, 0x800,  0xFFFF};
   std::string utf8;
   for (char32_t c : cps) AppendUtf8(c, &utf8);
   ASSERT_THAT(ValidateUtf8(utf8), IsOk());
@@ -52,15 +58,20 @@ TEST(Utf8Test, DecodeAndAppendRoundTrip) {
 TEST(UnicodeClassTest, MatchesHuggingFaceClasses) {
   // Removed by clean_text: NUL, controls, format characters, U+FFFD,
   // private use; but not tab/newline/CR.
-  for (char32_t c : std::initializer_list<char32_t>{0x0, 0x1, 0x7F, 0x85, 0xAD, 0x200B, 0xFEFF, 0xFFFD, 0xE000}) {
+  for (char32_t c : std::initializer_list<char32_t>{
+           0x0, 0x1, 0x7F, 0x85, 0xAD, 0x200B, 0xFEFF, 0xFFFD, 0xE000}) {
     EXPECT_TRUE(HasClass(c, kClassBertControl)) << std::hex << c;
   }
-  for (char32_t c : std::initializer_list<char32_t>{U'\t', U'\n', U'\r', U'a', 0x378}) {
+  for (char32_t c :
+       std::initializer_list<char32_t>{U'\t', U'\n', U'\r', U'a', 0x378}) {
     EXPECT_FALSE(HasClass(c, kClassBertControl)) << std::hex << c;
   }
-  for (char32_t c : std::initializer_list<char32_t>{U' ', U'\t', 0xA0, 0x3000, 0x2028}) EXPECT_TRUE(HasClass(c, kClassWhitespace));
+  for (char32_t c :
+       std::initializer_list<char32_t>{U' ', U'\t', 0xA0, 0x3000, 0x2028})
+    EXPECT_TRUE(HasClass(c, kClassWhitespace));
   EXPECT_FALSE(HasClass(0x200B, kClassWhitespace));
-  for (char32_t c : std::initializer_list<char32_t>{U'!', U'$', U'^', U'`', 0x3001, 0x00BF}) {
+  for (char32_t c : std::initializer_list<char32_t>{U'!', U'$', U'^', U'`',
+                                                    0x3001, 0x00BF}) {
     EXPECT_TRUE(HasClass(c, kClassBertPunctuation)) << std::hex << c;
   }
   EXPECT_TRUE(HasClass(0x301, kClassNonspacingMark));
@@ -69,7 +80,8 @@ TEST(UnicodeClassTest, MatchesHuggingFaceClasses) {
   EXPECT_FALSE(HasClass(0x3042, kClassChinese));  // Hiragana.
   EXPECT_TRUE(HasClass(0x3042, kClassLetter));
   EXPECT_TRUE(HasClass(0x2163, kClassNumber));  // Roman numeral four.
-  EXPECT_FALSE(HasClass(0x1F600, kClassLetter | kClassNumber | kClassWhitespace));
+  EXPECT_FALSE(
+      HasClass(0x1F600, kClassLetter | kClassNumber | kClassWhitespace));
 }
 
 TEST(UnicodeMappingTest, LowercaseDecomposeAndCombiningClass) {
