@@ -1,6 +1,7 @@
 #include "text/tokenizer/tokenizer.h"
 
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "core/thread_pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "text/tokenizer/unicode.h"
 
 namespace mammovl::text {
 namespace {
@@ -364,6 +366,51 @@ TEST(TokenizerConfigTest, ValidateNamesTheField) {
   EXPECT_THAT(ValidateTokenizerConfig(config),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("added_tokens[0]")));
+}
+
+// Random bytes (mostly invalid UTF-8), random code points and truncated or
+// corrupted tokenizer files: always a Status, never a crash.
+TEST(TokenizerRobustnessTest, RandomInputsAndCorruptFilesGiveStatuses) {
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer bert, TinyBert(kTinyVocab));
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer gpt2, Gpt2());
+  std::mt19937 rng(17);
+  const EncodeOptions options = Options(16, EncodeOptions::NO_PADDING);
+  int invalid = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string bytes(rng() % 40, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    const bool valid = ValidateUtf8(bytes).ok();
+    invalid += !valid;
+    for (const Tokenizer* tok : {&bert, &gpt2}) {
+      absl::StatusOr<Encoding> e = tok->Encode(bytes, options);
+      EXPECT_EQ(e.ok(), valid);
+      if (e.ok()) EXPECT_LE(e->size(), 16u);
+    }
+    std::string text;
+    for (int k = rng() % 30; k > 0; --k) {
+      char32_t c = rng() % 0x110000;
+      if (c >= 0xD800 && c <= 0xDFFF) c = 'x';
+      AppendUtf8(c, &text);
+    }
+    MVL_EXPECT_OK(bert.Encode(text, options));
+    MVL_EXPECT_OK(gpt2.Encode(text, options));
+  }
+  EXPECT_GT(invalid, 1000);
+  MVL_ASSERT_OK_AND_ASSIGN(std::string json,
+                           core::ReadFileToString(absl::StrCat(kData, "gpt2_mama_tokenizer.json")));
+  for (int i = 0; i < 60; ++i) {
+    std::string broken = json.substr(0, rng() % json.size());
+    if (i % 2 == 1) {
+      broken = json;
+      for (int k = 0; k < 5; ++k) broken[rng() % broken.size()] = static_cast<char>(rng());
+    }
+    absl::StatusOr<Tokenizer> t = Tokenizer::FromTokenizerJson(broken, "broken.json");
+    if (!t.ok()) {
+      EXPECT_THAT(t.status().message(), HasSubstr("broken.json"));
+    } else {
+      MVL_EXPECT_OK(t->Encode("still works", EncodeOptions()));
+    }
+  }
 }
 
 }  // namespace
