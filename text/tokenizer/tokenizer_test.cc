@@ -384,7 +384,9 @@ TEST(TokenizerRobustnessTest, RandomInputsAndCorruptFilesGiveStatuses) {
     for (const Tokenizer* tok : {&bert, &gpt2}) {
       absl::StatusOr<Encoding> e = tok->Encode(bytes, options);
       EXPECT_EQ(e.ok(), valid);
-      if (e.ok()) EXPECT_LE(e->size(), 16u);
+      if (e.ok()) {
+        EXPECT_LE(e->size(), 16u);
+      }
     }
     std::string text;
     for (int k = rng() % 30; k > 0; --k) {
@@ -396,15 +398,18 @@ TEST(TokenizerRobustnessTest, RandomInputsAndCorruptFilesGiveStatuses) {
     MVL_EXPECT_OK(gpt2.Encode(text, options));
   }
   EXPECT_GT(invalid, 1000);
-  MVL_ASSERT_OK_AND_ASSIGN(std::string json,
-                           core::ReadFileToString(absl::StrCat(kData, "gpt2_mama_tokenizer.json")));
+  MVL_ASSERT_OK_AND_ASSIGN(
+      std::string json,
+      core::ReadFileToString(absl::StrCat(kData, "gpt2_mama_tokenizer.json")));
   for (int i = 0; i < 60; ++i) {
     std::string broken = json.substr(0, rng() % json.size());
     if (i % 2 == 1) {
       broken = json;
-      for (int k = 0; k < 5; ++k) broken[rng() % broken.size()] = static_cast<char>(rng());
+      for (int k = 0; k < 5; ++k)
+        broken[rng() % broken.size()] = static_cast<char>(rng());
     }
-    absl::StatusOr<Tokenizer> t = Tokenizer::FromTokenizerJson(broken, "broken.json");
+    absl::StatusOr<Tokenizer> t =
+        Tokenizer::FromTokenizerJson(broken, "broken.json");
     if (!t.ok()) {
       EXPECT_THAT(t.status().message(), HasSubstr("broken.json"));
     } else {
