@@ -11,16 +11,10 @@
 
 #include "text/attention_mask.h"
 #include "text/checkpointing.h"
+#include "text/module_util.h"
 
 namespace mammovl::text {
 namespace {
-
-// An empty module that only groups children under a name, so parameter
-// names match Hugging Face's nesting ("attention.self.query").
-std::shared_ptr<torch::nn::Module> Group(torch::nn::Module* parent,
-                                         const std::string& name) {
-  return parent->register_module(name, std::make_shared<torch::nn::Module>());
-}
 
 torch::nn::Linear MakeLinear(int64_t in, int64_t out) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out));
@@ -30,31 +24,24 @@ torch::nn::LayerNorm MakeNorm(int64_t dim, double eps) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
 }
 
-bool AnyRequiresGrad(torch::nn::Module& m) {
-  for (const auto& p : m.parameters()) {
-    if (p.requires_grad()) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 BertLayerImpl::BertLayerImpl(const BertConfig& c)
     : heads_(c.num_attention_heads()) {
   const int64_t h = c.hidden_size();
-  auto attention = Group(this, "attention");
-  auto self = Group(attention.get(), "self");
+  auto attention = RegisterGroup(this, "attention");
+  auto self = RegisterGroup(attention.get(), "self");
   query_ = self->register_module("query", MakeLinear(h, h));
   key_ = self->register_module("key", MakeLinear(h, h));
   value_ = self->register_module("value", MakeLinear(h, h));
-  auto attention_output = Group(attention.get(), "output");
+  auto attention_output = RegisterGroup(attention.get(), "output");
   attention_out_ = attention_output->register_module("dense", MakeLinear(h, h));
   attention_norm_ = attention_output->register_module(
       "LayerNorm", MakeNorm(h, c.layer_norm_eps()));
-  auto intermediate = Group(this, "intermediate");
+  auto intermediate = RegisterGroup(this, "intermediate");
   intermediate_ = intermediate->register_module(
       "dense", MakeLinear(h, c.intermediate_size()));
-  auto output = Group(this, "output");
+  auto output = RegisterGroup(this, "output");
   output_ =
       output->register_module("dense", MakeLinear(c.intermediate_size(), h));
   output_norm_ =
@@ -96,7 +83,7 @@ BertModelImpl::BertModelImpl(const BertConfig& c) : config_(c) {
               c.hidden_size(), " is not a multiple of num_attention_heads ",
               c.num_attention_heads());
   const int64_t h = c.hidden_size();
-  auto embeddings = Group(this, "embeddings");
+  auto embeddings = RegisterGroup(this, "embeddings");
   word_embeddings_ = embeddings->register_module(
       "word_embeddings",
       torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab_size(), h)));
@@ -113,12 +100,12 @@ BertModelImpl::BertModelImpl(const BertConfig& c) : config_(c) {
       embeddings->register_module("LayerNorm", MakeNorm(h, c.layer_norm_eps()));
   embeddings_dropout_ = register_module(
       "embeddings_dropout", torch::nn::Dropout(c.hidden_dropout_prob()));
-  auto encoder = Group(this, "encoder");
+  auto encoder = RegisterGroup(this, "encoder");
   layers_ = encoder->register_module("layer", torch::nn::ModuleList());
   for (int i = 0; i < c.num_hidden_layers(); ++i)
     layers_->push_back(BertLayer(c));
   if (c.add_pooler()) {
-    auto pooler = Group(this, "pooler");
+    auto pooler = RegisterGroup(this, "pooler");
     pooler_ = pooler->register_module("dense", MakeLinear(h, h));
   }
 }

@@ -11,26 +11,15 @@
 #include "absl/strings/match.h"
 #include "text/attention_mask.h"
 #include "text/checkpointing.h"
+#include "text/module_util.h"
 
 namespace mammovl::text {
 namespace {
-
-std::shared_ptr<torch::nn::Module> Group(torch::nn::Module* parent,
-                                         const std::string& name) {
-  return parent->register_module(name, std::make_shared<torch::nn::Module>());
-}
 
 // HF "gelu_new": the tanh approximation, written as transformers does.
 at::Tensor GeluNew(const at::Tensor& x) {
   constexpr double kC = 0.7978845608028654;  // sqrt(2 / pi)
   return 0.5 * x * (1.0 + at::tanh(kC * (x + 0.044715 * at::pow(x, 3.0))));
-}
-
-bool AnyRequiresGrad(torch::nn::Module& m) {
-  for (const auto& p : m.parameters()) {
-    if (p.requires_grad()) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -94,12 +83,12 @@ Gpt2BlockImpl::Gpt2BlockImpl(const Gpt2Config& c, int layer_index)
   const double eps = c.layer_norm_epsilon();
   ln_1_ = register_module(
       "ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(eps)));
-  auto attn = Group(this, "attn");
+  auto attn = RegisterGroup(this, "attn");
   c_attn_ = attn->register_module("c_attn", Conv1D(d, 3 * d));
   attn_proj_ = attn->register_module("c_proj", Conv1D(d, d));
   ln_2_ = register_module(
       "ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(eps)));
-  auto mlp = Group(this, "mlp");
+  auto mlp = RegisterGroup(this, "mlp");
   c_fc_ = mlp->register_module("c_fc", Conv1D(d, inner));
   mlp_proj_ = mlp->register_module("c_proj", Conv1D(inner, d));
   attn_dropout_ =
