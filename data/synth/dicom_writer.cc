@@ -76,6 +76,10 @@ absl::Status Validate(const cv::Mat1w& pixels, const MammogramDicomInfo& info) {
 
 }  // namespace
 
+int WrittenBitsStored(SynthConfig::TransferSyntax syntax, int bits_stored) {
+  return syntax == SynthConfig::JPEG_2000_LOSSLESS ? 16 : bits_stored;
+}
+
 std::string MammogramPatientOrientation(absl::string_view laterality, absl::string_view view) {
   // Rows of a left breast image run towards the nipple (anterior); of a right
   // breast towards the chest wall (posterior). Columns run to the right (CC)
@@ -106,8 +110,9 @@ absl::StatusOr<std::string> EncodeMammogramDicom(const cv::Mat1w& pixels,
                                 static_cast<unsigned int>(contiguous.rows)};
   image->SetDimensions(dims);
   gdcm::PixelFormat pf(gdcm::PixelFormat::UINT16);
-  pf.SetBitsStored(static_cast<unsigned short>(info.bits_stored));
-  pf.SetHighBit(static_cast<unsigned short>(info.bits_stored - 1));
+  const int bits_stored = WrittenBitsStored(info.transfer_syntax, info.bits_stored);
+  pf.SetBitsStored(static_cast<unsigned short>(bits_stored));
+  pf.SetHighBit(static_cast<unsigned short>(bits_stored - 1));
   image->SetPixelFormat(pf);
   image->SetPhotometricInterpretation(info.monochrome1
                                           ? gdcm::PhotometricInterpretation::MONOCHROME1

@@ -62,6 +62,11 @@ absl::StatusOr<std::string> EncodeMammogramDicom(const cv::Mat1w& pixels,
 absl::Status WriteMammogramDicom(absl::string_view path, const cv::Mat1w& pixels,
                                  const MammogramDicomInfo& info);
 
+// BitsStored as written for `syntax`: `bits_stored`, except 16 for JPEG 2000,
+// whose GDCM 3.0 encoder always writes the codestream with the precision of
+// BitsAllocated (a decoder would otherwise "correct" the header).
+int WrittenBitsStored(SynthConfig::TransferSyntax syntax, int bits_stored);
+
 // DICOM PatientOrientation of a mammogram in display orientation, e.g.
 // "A\\R" for a left CC (rows run towards the nipple, columns to the right).
 std::string MammogramPatientOrientation(absl::string_view laterality, absl::string_view view);

@@ -9,25 +9,29 @@
 namespace mammovl::data {
 namespace {
 
-// Marks the entries whose run of consecutive `true` values is the longest
-// (all tied runs, as the reference does). Returns the kept indices.
+// The reference's run counter (np_CountUpContinuingOnes of the Kaggle
+// notebook): `right - left - 1`, where `left` is the running maximum of
+// (0 for a one, else the index) and `right` its mirror image. A run inside
+// the array gets its length, a run touching an edge one less. Returns the
+// positions whose count is the maximum (every tied run is kept).
 std::vector<int> LongestRuns(const std::vector<bool>& fg) {
   const int n = static_cast<int>(fg.size());
-  std::vector<int> run(n, 0);
-  for (int i = 0; i < n;) {
-    if (!fg[i]) {
-      ++i;
-      continue;
-    }
-    int j = i;
-    while (j < n && fg[j]) ++j;
-    for (int k = i; k < j; ++k) run[k] = j - i;
-    i = j;
+  std::vector<int> left(n), right(n);
+  int running = 0;
+  for (int i = 0; i < n; ++i) {
+    running = std::max(running, fg[i] ? 0 : i);
+    left[i] = running;
   }
-  const int longest = n > 0 ? *std::max_element(run.begin(), run.end()) : 0;
+  running = 0;
+  for (int k = 0; k < n; ++k) {
+    running = std::max(running, fg[n - 1 - k] ? 0 : k);
+    right[n - 1 - k] = n - 1 - running;
+  }
+  int best = -1;
+  for (int i = 0; i < n; ++i) best = std::max(best, right[i] - left[i] - 1);
   std::vector<int> kept;
   for (int i = 0; i < n; ++i) {
-    if (longest > 0 && run[i] == longest) kept.push_back(i);
+    if (right[i] - left[i] - 1 == best) kept.push_back(i);
   }
   return kept;
 }
@@ -53,19 +57,25 @@ PngRelease MakeMammoClipPng(const cv::Mat1w& stored, bool monochrome1, int out_w
   frame.out_height = out_height;
   const int t = frame.trim;
   cv::Mat1w trimmed = stored(cv::Rect(t, t, stored.cols - 2 * t, stored.rows - 2 * t));
+  // Min–max in float32 as the reference computes it (the DICOM reader hands
+  // it float32 pixels): d = x - min(x), y = d / max(d) * 255, truncated.
+  cv::Mat1f x;
+  trimmed.convertTo(x, CV_32F);
   double lo = 0, hi = 0;
-  cv::minMaxLoc(trimmed, &lo, &hi);
-  // MONOCHROME1: x = max(x) - x, whose min–max equals the reversed scale.
+  cv::minMaxLoc(x, &lo, &hi);
+  if (monochrome1) {
+    x = static_cast<float>(hi) - x;  // max(x) - x
+    cv::minMaxLoc(x, &lo, &hi);
+  }
+  const float x_min = static_cast<float>(lo);
+  const float d_max = static_cast<float>(hi) - x_min;
   cv::Mat1b img8(trimmed.rows, trimmed.cols);
-  const double range = hi - lo;
-  for (int y = 0; y < trimmed.rows; ++y) {
-    const uint16_t* in = trimmed[y];
+  for (int y = 0; y < x.rows; ++y) {
+    const float* in = x[y];
     uint8_t* o = img8[y];
-    for (int x = 0; x < trimmed.cols; ++x) {
-      double v = in[x];
-      if (monochrome1) v = hi - v;
-      const double n = range > 0 ? (monochrome1 ? v / range : (v - lo) / range) : 0.0;
-      o[x] = static_cast<uint8_t>(n * 255.0);  // truncation, like astype(uint8)
+    for (int c = 0; c < x.cols; ++c) {
+      const float d = in[c] - x_min;
+      o[c] = d_max > 0 ? static_cast<uint8_t>((d / d_max) * 255.0f) : 0;
     }
   }
 

@@ -16,6 +16,7 @@
 #include "core/status_macros.h"
 #include "data/datasets/csv.h"
 #include "data/datasets/py_literal.h"
+#include "data/synth/dicom_writer.h"
 #include "data/transforms/rng.h"
 
 namespace mammovl::data {
@@ -546,7 +547,8 @@ absl::Status WriteGroundTruth(const Context& ctx) {
     images.AddRow({p.key, p.study_key, img.image_key, SideLetter(img.side), ViewName(img.view),
                    absl::StrCat(r.rows), absl::StrCat(r.columns), absl::StrFormat("%.6f", r.pixel_mm),
                    SyntaxName(img.transfer_syntax), img.monochrome1 ? "MONOCHROME1" : "MONOCHROME2",
-                   absl::StrCat(img.bits_stored), DensityLetter(b.density), absl::StrCat(b.birads),
+                   absl::StrCat(WrittenBitsStored(img.transfer_syntax, img.bits_stored)),
+                   DensityLetter(b.density), absl::StrCat(b.birads),
                    b.cancer ? "1" : "0", in_view(FindingType::kMass),
                    in_view(FindingType::kCalcification), in_view(FindingType::kFocalAsymmetry),
                    in_view(FindingType::kAsymmetry),
