@@ -3,6 +3,8 @@
 //
 //   bazel run //tools:synth_main -- --out_dir=/tmp/corpus --set='num_patients: 300'
 //   bazel run //tools:synth_learnability_main -- --corpus_dir=/tmp/corpus
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -20,6 +22,11 @@ DEFINE_int32(threads, 0, "Torch threads; 0 means all cores.");
 DEFINE_double(time_budget_s, 0, "Stop after the epoch that crosses this many seconds (0: none).");
 
 int main(int argc, char** argv) {
+  // Keep freed activations in the heap: returning them to the OS and
+  // faulting them back in every step costs more than the convolutions on
+  // this kind of VM (shared/notes/cpu-performance.md).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
