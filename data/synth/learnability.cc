@@ -25,8 +25,9 @@ struct Split {
 
 // Space-to-depth keeps every pixel of the full-resolution image (specks of
 // one or two pixels survive) at a quarter of the cost of a full-resolution
-// first convolution; then Conv-BN-ReLU stages with max pooling, and one
-// logit map per finding reduced by a global max ("a lesion anywhere").
+// first convolution; then Conv-BN-ReLU stages with max pooling, global max
+// and mean pooling of the last features, and a linear layer with one logit
+// per finding.
 struct LesionNetImpl : torch::nn::Module {
   LesionNetImpl() {
     const int ch[] = {4, 16, 32, 48, 64};
@@ -36,7 +37,7 @@ struct LesionNetImpl : torch::nn::Module {
           torch::nn::Conv2d(torch::nn::Conv2dOptions(ch[i], ch[i + 1], 3).padding(1).bias(false))));
       bns.push_back(register_module(absl::StrCat("bn", i), torch::nn::BatchNorm2d(ch[i + 1])));
     }
-    head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(64, 2, 1)));
+    head = register_module("head", torch::nn::Linear(128, 2));
   }
   torch::Tensor forward(torch::Tensor x) {
     x = torch::pixel_unshuffle(x, 2);
@@ -44,12 +45,13 @@ struct LesionNetImpl : torch::nn::Module {
       x = torch::relu(bns[i]->forward(convs[i]->forward(x)));
       if (i + 1 < convs.size()) x = torch::max_pool2d(x, 2);
     }
-    x = head->forward(x);
-    return std::get<0>(x.flatten(2).max(2));  // [B, 2]
+    x = x.flatten(2);
+    x = torch::cat({std::get<0>(x.max(2)), x.mean(2)}, 1);  // [B, 128]
+    return head->forward(x);                                  // [B, 2]
   }
   std::vector<torch::nn::Conv2d> convs;
   std::vector<torch::nn::BatchNorm2d> bns;
-  torch::nn::Conv2d head{nullptr};
+  torch::nn::Linear head{nullptr};
 };
 TORCH_MODULE(LesionNet);
 
