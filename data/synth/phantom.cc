@@ -282,10 +282,11 @@ cv::Rect2d DrawMass(Canvas& c, const Finding& f, View view, cv::Point2d center, 
 
 void DrawSpeck(Canvas& c, cv::Point2d p, double sigma_major, double sigma_minor, double angle,
                double amplitude) {
-  // Detector blur of about half a pixel keeps sub-pixel specks visible.
+  // Detector blur of about half a pixel; calcium attenuates so strongly
+  // that even sub-pixel specks stay bright (partial volume floor of 0.6).
   const double sa = std::sqrt(Sq(sigma_major) + 0.25);
   const double sb = std::sqrt(Sq(sigma_minor) + 0.25);
-  const double peak = amplitude * std::clamp(sigma_major * sigma_minor / (sa * sb), 0.45, 1.0);
+  const double peak = amplitude * std::clamp(sigma_major * sigma_minor / (sa * sb), 0.6, 1.0);
   const double extent = 3 * sa + 1;
   const int x0 = std::max(0, static_cast<int>(p.x - extent));
   const int x1 = std::min(c.cols - 1, static_cast<int>(p.x + extent));
