@@ -55,6 +55,7 @@ TEST(SynthTest, SameSeedGivesByteIdenticalFilesWhateverTheThreads) {
   const std::string b = absl::StrCat(::testing::TempDir(), "/corpus_b");
   MVL_ASSERT_OK_AND_ASSIGN(const SynthSummary sa, GenerateCorpus(Tiny(1), a));
   MVL_ASSERT_OK_AND_ASSIGN(const SynthSummary sb, GenerateCorpus(Tiny(2), b));
+  EXPECT_EQ(sb.dicom_bytes, sa.dicom_bytes);
   EXPECT_EQ(sa.images, 24);
   EXPECT_GT(sa.dicom_bytes, 0);
   std::map<std::string, std::string> ta, tb;
