@@ -16,7 +16,7 @@
 DEFINE_string(corpus_dir, "", "Corpus written by synth_main (needs png/ and tables/).");
 DEFINE_int32(epochs, 6, "Training epochs.");
 DEFINE_int32(batch_size, 16, "Batch size.");
-DEFINE_double(learning_rate, 2e-3, "Adam learning rate (cosine-decayed).");
+DEFINE_double(learning_rate, 1e-3, "Adam learning rate (cosine-decayed).");
 DEFINE_uint64(seed, 1, "Seed of initialisation, shuffling and flips.");
 DEFINE_int32(threads, 0, "Torch threads; 0 means all cores.");
 DEFINE_double(time_budget_s, 0, "Stop after the epoch that crosses this many seconds (0: none).");

@@ -18,7 +18,7 @@ struct LearnabilityOptions {
   std::string corpus_dir;  // a corpus written by GenerateCorpus (PNG + tables)
   int epochs = 6;
   int batch_size = 16;
-  double learning_rate = 2e-3;
+  double learning_rate = 1e-3;
   uint64_t seed = 1;
   int threads = 0;  // 0: all cores
   // Stop training after this many seconds (0: no limit); the epoch in
