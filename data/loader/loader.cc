@@ -12,6 +12,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/narrow.h>
 #include <ATen/ops/full.h>
 #include <glog/logging.h>
 #include <opencv2/core/utility.hpp>
@@ -42,6 +43,9 @@ struct Pending {
   bool last_in_epoch = false;
   std::vector<int64_t> indices;
   std::vector<SampleResult> results;
+  // Batch tensors allocated up front when every slot has a fixed size:
+  // workers write each sample straight into its row.
+  std::vector<at::Tensor> tensors;
   std::atomic<int> remaining{0};
   int64_t reserved = 0;
 };
@@ -72,13 +76,12 @@ void CopyToChw(const cv::Mat& m, int channels, float* out) {
 }  // namespace
 
 absl::StatusOr<cv::Mat> ReadGrayImage(const std::string& path) {
+  // Checked first: OpenCV would print its own warning for a missing file.
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot open image '", path, "'"));
+  std::fclose(f);
   cv::Mat img = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (img.empty()) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot open image '", path, "'"));
-    std::fclose(f);
-    return absl::DataLossError(absl::StrCat("cannot decode image '", path, "'"));
-  }
+  if (img.empty()) return absl::DataLossError(absl::StrCat("cannot decode image '", path, "'"));
   if (img.channels() == 3) {
     cv::Mat gray;
     cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
@@ -105,6 +108,10 @@ struct Loader::Impl {
   LoaderOptions options;
   int image_slots = 1;
   int64_t batches_per_epoch = 0;
+  // Every slot's transform has a fixed output size: batches are allocated
+  // when scheduled and filled in place.
+  bool direct = false;
+  std::vector<int> slot_channels;  // output channels per slot (direct mode)
 
   // Scheduling state, touched by the consumer thread only.
   LoaderPosition next_schedule;
@@ -124,6 +131,10 @@ struct Loader::Impl {
   bool stopping = false;
 
   std::unique_ptr<core::ThreadPool> pool;
+
+  const ImageTransform& SlotTransform(int slot) const {
+    return transforms[std::min<size_t>(slot, transforms.size() - 1)];
+  }
 
   int64_t Global(const LoaderPosition& p) const { return p.epoch * batches_per_epoch + p.batch; }
 
@@ -163,7 +174,9 @@ struct Loader::Impl {
         if (stopping) return;
         const int64_t outstanding = static_cast<int64_t>(in_flight.size() + ready.size());
         // Until a batch has been built its size is unknown: one at a time.
-        const int64_t cost = 2 * estimate;
+        // Without in-place writing, per-sample images and the batch tensor
+        // coexist: count the batch twice.
+        const int64_t cost = direct ? estimate : 2 * estimate;
         const bool nothing_pending = outstanding == 0;
         const bool fits = estimate > 0 && bytes + cost <= config.prefetch_bytes();
         // Intermediate per-sample images live until assembly: cap the
@@ -177,6 +190,18 @@ struct Loader::Impl {
         p->indices = EpochOrder(next_schedule.epoch)[next_schedule.batch];
         p->last_in_epoch = next_schedule.batch + 1 == batches_per_epoch;
         p->results.resize(p->indices.size());
+        if (direct) {
+          absl::Status allocated = core::RunTorch("allocating a batch", [&] {
+            const bool pin = config.pin_memory() && at::globalContext().hasCUDA();
+            for (int slot = 0; slot < image_slots; ++slot) {
+              const cv::Size size = SlotTransform(slot).output_size();
+              p->tensors.push_back(at::empty(
+                  {static_cast<int64_t>(p->indices.size()), slot_channels[slot], size.height, size.width},
+                  at::TensorOptions().dtype(at::kFloat).pinned_memory(pin)));
+            }
+          });
+          for (SampleResult& r : p->results) r.status = allocated;
+        }
         p->remaining = static_cast<int>(p->indices.size());
         p->reserved = cost;
         bytes += cost;
@@ -202,6 +227,7 @@ struct Loader::Impl {
       if (stopping) return;
     }
     SampleResult& r = p.results[k];
+    if (!r.status.ok()) return;  // the batch could not be allocated
     const int64_t index = p.indices[k];
     const Sample& s = (*samples)[index];
     Rng rng(DeriveSeed(config.seed(), {0xA116, static_cast<uint64_t>(p.position.epoch),
@@ -228,15 +254,23 @@ struct Loader::Impl {
         img = *read;
         decoded.emplace_back(ref.path, img);
       }
-      const ImageTransform& t = transforms[std::min<size_t>(slot, transforms.size() - 1)];
+      const ImageTransform& t = SlotTransform(slot);
       Rng slot_rng(DeriveSeed(rng.NextU64(), {static_cast<uint64_t>(slot)}));
-      absl::StatusOr<cv::Mat> out = t.Apply(img, slot_rng);
-      if (!out.ok()) {
-        r.status = absl::Status(out.status().code(), absl::StrCat("sample '", s.id, "' image '",
-                                                                  ref.path, "': ", out.status().message()));
+      absl::Status applied;
+      if (direct) {
+        at::Tensor& batch = p.tensors[slot];
+        float* row = batch.data_ptr<float>() + static_cast<int64_t>(k) * batch.stride(0);
+        applied = t.ApplyInto(img, slot_rng, slot_channels[slot], row);
+      } else {
+        absl::StatusOr<cv::Mat> out = t.Apply(img, slot_rng);
+        applied = out.status();
+        if (out.ok()) r.images.push_back(std::move(*out));
+      }
+      if (!applied.ok()) {
+        r.status = absl::Status(applied.code(), absl::StrCat("sample '", s.id, "' image '",
+                                                             ref.path, "': ", applied.message()));
         return;
       }
-      r.images.push_back(std::move(*out));
     }
     r.texts = ex->texts;
     if (options.tokenize) {
@@ -287,7 +321,7 @@ struct Loader::Impl {
       for (size_t k = 0; k < p.results.size(); ++k) {
         SampleResult& r = p.results[k];
         // Every image slot must match the first good sample's geometry.
-        if (r.status.ok() && !ok.empty()) {
+        if (!direct && r.status.ok() && !ok.empty()) {
           const SampleResult& ref = p.results[ok.front()];
           for (size_t s = 0; s < r.images.size(); ++s) {
             if (r.images[s].size() != ref.images[s].size() ||
@@ -322,9 +356,23 @@ struct Loader::Impl {
       batch.boxes.push_back(s.boxes);
     }
     if (b == 0) return batch;
+    if (direct) {
+      // Close the gaps of failed samples, then drop the unused rows.
+      for (at::Tensor& t : p.tensors) {
+        const int64_t row_bytes = t.stride(0) * static_cast<int64_t>(sizeof(float));
+        char* base = static_cast<char*>(t.data_ptr());
+        for (int64_t i = 0; i < b; ++i) {
+          if (static_cast<int64_t>(ok[i]) != i) {
+            std::memmove(base + i * row_bytes, base + ok[i] * row_bytes, row_bytes);
+          }
+        }
+        batch.images.push_back(b == t.size(0) ? t : t.narrow(0, 0, b));
+      }
+      p.tensors.clear();
+    }
     const bool pin = config.pin_memory() && at::globalContext().hasCUDA();
     const at::TensorOptions float_options = at::TensorOptions().dtype(at::kFloat).pinned_memory(pin);
-    for (int slot = 0; slot < image_slots; ++slot) {
+    for (int slot = 0; !direct && slot < image_slots; ++slot) {
       const cv::Mat& first = p.results[ok.front()].images[slot];
       const int channels = std::max(first.channels(), config.output_channels());
       at::Tensor t = at::empty({b, channels, first.rows, first.cols}, float_options);
@@ -443,6 +491,12 @@ absl::StatusOr<std::unique_ptr<Loader>> Loader::Create(
     return absl::InvalidArgumentError(absl::StrCat("loader: start position (", start.epoch, ", ",
                                                    start.batch, ") is outside an epoch of ",
                                                    impl->batches_per_epoch, " batches"));
+  }
+  impl->direct = true;
+  for (int slot = 0; slot < impl->image_slots; ++slot) {
+    const ImageTransform& t = impl->SlotTransform(slot);
+    impl->direct = impl->direct && t.output_size().area() > 0;
+    impl->slot_channels.push_back(std::max(t.channels(), config.output_channels()));
   }
   impl->next_schedule = start;
   impl->next_consume = impl->Global(start);

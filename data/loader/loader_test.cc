@@ -172,7 +172,9 @@ TEST(LoaderTest, PrefetchStaysWithinItsByteBudget) {
 TEST(LoaderTest, FailedSamplesAreSkippedCountedOrFatal) {
   auto samples = MakeSamples(8);
   (*samples)[3].images[0].path = "/nonexistent/lost.png";
-  auto skip = Make("batch_size: 4 shuffle: false", samples);
+  // One batch in flight at a time, so the count is read before the next
+  // epoch revisits the broken sample.
+  auto skip = Make("batch_size: 4 shuffle: false prefetch_bytes: 1", samples);
   MVL_ASSERT_OK_AND_ASSIGN(const Batch first, skip->Next());
   EXPECT_EQ(first.size(), 3);
   EXPECT_EQ(first.images[0].size(0), 3);
@@ -222,6 +224,25 @@ TEST(LoaderTest, MultiViewSlotsTextsAndTokens) {
   ASSERT_EQ(views.images.size(), 2u);
   EXPECT_EQ(views.images[0].sizes(), (at::IntArrayRef{2, 3, 32, 32}));
   EXPECT_EQ(views.images[1].sizes(), (at::IntArrayRef{2, 3, 24, 24}));
+}
+
+TEST(LoaderTest, VariableSizePipelinesCopyPerSampleAndCheckGeometry) {
+  auto samples = MakeSamples(4);
+  // FPN-MIL keeps the input size: one image of another size cannot join
+  // the batch and is skipped as a failed sample.
+  const std::string odd = absl::StrCat(::testing::TempDir(), "/odd.png");
+  ASSERT_TRUE(cv::imwrite(odd, cv::Mat(30, 20, CV_8UC1, cv::Scalar(7))));
+  (*samples)[2].images[0].path = odd;
+  auto loader = Make("batch_size: 4 shuffle: false", samples, "single {}",
+                     {Proto<TransformConfig>("fpn_mil {}")});
+  MVL_ASSERT_OK_AND_ASSIGN(const Batch batch, loader->Next());
+  EXPECT_EQ(batch.images[0].sizes(), (at::IntArrayRef{3, 1, 64, 48}));
+  EXPECT_EQ(batch.sample_indices, (std::vector<int64_t>{0, 1, 3}));
+  EXPECT_THAT(loader->stats().first_failures[0], HasSubstr("s2"));
+  // Sample 0's first column holds its index (0) mapped through the
+  // normalisation: (0 / 255 - 0.3089279) / 0.2505356.
+  EXPECT_NEAR(batch.images[0][0][0][0][0].item<float>(), -1.2331, 1e-3);
+  EXPECT_NEAR(batch.images[0][2][0][0][0].item<float>(), (3 / 255.0 - 0.3089279) / 0.2505356, 1e-5);
 }
 
 TEST(LoaderTest, RejectsBadConfigs) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include <opencv2/imgproc.hpp>
@@ -75,43 +76,70 @@ void GaussianBlurLikeTorchvision(cv::Mat& gray8, int kernel_size, double sigma) 
   }
 }
 
-cv::Mat MinMaxNormalize(const cv::Mat& gray8, double mean, double std) {
+NormalizationLut MinMaxLut(const cv::Mat& gray8, double mean, double std) {
   double lo = 0, hi = 0;
   cv::minMaxLoc(gray8, &lo, &hi);
+  // float32 as the reference: x -= min(x); x /= max(x); (x - mean) / std.
   const float range = static_cast<float>(hi - lo);
   const float s = static_cast<float>(std);
   const float m = static_cast<float>(mean);
-  float lut[256];
+  NormalizationLut lut;
+  lut.channels = 1;
   for (int v = 0; v < 256; ++v) {
     const float unit = range > 0 ? (static_cast<float>(v) - static_cast<float>(lo)) / range : 0.0f;
-    lut[v] = (unit - m) / s;
+    lut.value[0][v] = (unit - m) / s;
   }
-  cv::Mat out(gray8.size(), CV_32FC1);
-  for (int y = 0; y < gray8.rows; ++y) {
-    const uint8_t* in = gray8.ptr<uint8_t>(y);
-    float* o = out.ptr<float>(y);
-    for (int x = 0; x < gray8.cols; ++x) o[x] = lut[in[x]];
-  }
-  return out;
+  return lut;
 }
 
-cv::Mat NormalizeUnit(const cv::Mat& gray8, const double* mean, const double* std, int channels) {
-  float lut[3][256];
+NormalizationLut UnitLut(const double* mean, const double* std, int channels) {
+  NormalizationLut lut;
+  lut.channels = channels;
   for (int c = 0; c < channels; ++c) {
     for (int v = 0; v < 256; ++v) {
-      lut[c][v] = (static_cast<float>(v) / 255.0f - static_cast<float>(mean[c])) /
-                  static_cast<float>(std[c]);
+      lut.value[c][v] = (static_cast<float>(v) / 255.0f - static_cast<float>(mean[c])) /
+                        static_cast<float>(std[c]);
     }
   }
+  return lut;
+}
+
+void WritePlanar(const cv::Mat& gray8, const NormalizationLut& lut, int out_channels, float* dst) {
+  const size_t plane = gray8.total();
+  for (int c = 0; c < out_channels; ++c) {
+    const int lc = std::min(c, lut.channels - 1);
+    if (c > 0 && lc == c - 1 && lc == lut.channels - 1) {
+      std::memcpy(dst + c * plane, dst + (c - 1) * plane, plane * sizeof(float));
+      continue;
+    }
+    const float* table = lut.value[lc];
+    float* out = dst + c * plane;
+    for (int y = 0; y < gray8.rows; ++y) {
+      const uint8_t* in = gray8.ptr<uint8_t>(y);
+      for (int x = 0; x < gray8.cols; ++x) *out++ = table[in[x]];
+    }
+  }
+}
+
+cv::Mat WriteInterleaved(const cv::Mat& gray8, const NormalizationLut& lut) {
+  const int channels = lut.channels;
   cv::Mat out(gray8.size(), CV_32FC(channels));
   for (int y = 0; y < gray8.rows; ++y) {
     const uint8_t* in = gray8.ptr<uint8_t>(y);
     float* o = out.ptr<float>(y);
     for (int x = 0; x < gray8.cols; ++x) {
-      for (int c = 0; c < channels; ++c) *o++ = lut[c][in[x]];
+      for (int c = 0; c < channels; ++c) *o++ = lut.value[c][in[x]];
     }
   }
   return out;
+}
+
+cv::Mat MinMaxNormalize(const cv::Mat& gray8, double mean, double std) {
+  return WriteInterleaved(gray8, MinMaxLut(gray8, mean, std));
+}
+
+cv::Mat NormalizeUnit(const cv::Mat& gray8, const double* mean, const double* std, int channels) {
+  return WriteInterleaved(gray8, UnitLut(mean, std, channels));
 }
 
 }  // namespace mammovl::data

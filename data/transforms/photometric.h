@@ -39,6 +39,23 @@ cv::Mat MinMaxNormalize(const cv::Mat& gray8, double mean, double std);
 // gives CV_32FC1; three give CV_32FC3 (the gray value replicated).
 cv::Mat NormalizeUnit(const cv::Mat& gray8, const double* mean, const double* std, int channels);
 
+// The final value of every gray level, per output channel: the last step of
+// each pipeline as a lookup table, so it can write straight into a batch.
+struct NormalizationLut {
+  int channels = 1;
+  float value[3][256];
+};
+
+// Mammo-CLIP's min–max + mean/std for this image (one channel).
+NormalizationLut MinMaxLut(const cv::Mat& gray8, double mean, double std);
+// x / 255 then (· − mean[c]) / std[c] for `channels` (1 or 3) channels.
+NormalizationLut UnitLut(const double* mean, const double* std, int channels);
+// Writes `gray8` through `lut` as planar float32 [out_channels, H, W] at
+// `dst`; channels beyond the LUT's repeat its last channel.
+void WritePlanar(const cv::Mat& gray8, const NormalizationLut& lut, int out_channels, float* dst);
+// Returns `gray8` through `lut` as an interleaved CV_32FC(lut.channels).
+cv::Mat WriteInterleaved(const cv::Mat& gray8, const NormalizationLut& lut);
+
 // ImageNet statistics of torchvision.
 extern const double kImageNetMean[3];
 extern const double kImageNetStd[3];

@@ -129,23 +129,79 @@ ImageTransform::ImageTransform(TransformConfig config) : config_(std::move(confi
   }
 }
 
-absl::StatusOr<cv::Mat> ImageTransform::Apply(const cv::Mat& image, Rng& rng) const {
+absl::StatusOr<cv::Mat> ImageTransform::Prepare(const cv::Mat& image, Rng& rng,
+                                                NormalizationLut* lut) const {
   if (image.empty() || image.type() != CV_8UC1) {
     return absl::InvalidArgumentError(
         absl::StrCat("transform: expected a non-empty 8-bit gray image, got type ", image.type(),
                      " size ", image.cols, "x", image.rows));
   }
+  cv::Mat out;
   switch (config_.pipeline_case()) {
-    case TransformConfig::kMammoclip: return MammoClip(image, rng);
-    case TransformConfig::kMama: return Mama(image, rng);
-    case TransformConfig::kSimclr: return Simclr(image, rng);
-    case TransformConfig::kClipView: return ClipView(image, rng);
-    case TransformConfig::kMgca: return Mgca(image, rng);
-    case TransformConfig::kCbisProbe: return CbisProbe(image, rng);
-    case TransformConfig::kFpnMil: return FpnMil(image, rng);
-    case TransformConfig::PIPELINE_NOT_SET: break;
+    case TransformConfig::kMammoclip:
+      out = MammoClip(image, rng);
+      *lut = MinMaxLut(out, config_.mammoclip().mean(), config_.mammoclip().std());
+      return out;
+    case TransformConfig::kMama: {
+      out = Mama(image, rng);
+      const double mean = config_.mama().mean(), std = config_.mama().std();
+      *lut = UnitLut(&mean, &std, 1);
+      return out;
+    }
+    case TransformConfig::kSimclr:
+      out = Simclr(image, rng);
+      *lut = UnitLut(kImageNetMean, kImageNetStd, 3);
+      return out;
+    case TransformConfig::kClipView:
+      out = ClipView(image, rng);
+      *lut = UnitLut(kImageNetMean, kImageNetStd, 3);
+      return out;
+    case TransformConfig::kMgca: {
+      out = Mgca(image, rng);
+      const double half = 0.5;
+      *lut = UnitLut(&half, &half, 1);
+      return out;
+    }
+    case TransformConfig::kCbisProbe:
+      out = CbisProbe(image, rng);
+      *lut = UnitLut(kImageNetMean, kImageNetStd, 3);
+      return out;
+    case TransformConfig::kFpnMil: {
+      out = FpnMil(image, rng);
+      const double mean = config_.fpn_mil().mean(), std = config_.fpn_mil().std();
+      *lut = UnitLut(&mean, &std, 1);
+      return out;
+    }
+    case TransformConfig::PIPELINE_NOT_SET:
+      break;
   }
   return absl::InvalidArgumentError("transform: no pipeline selected");
+}
+
+absl::StatusOr<cv::Mat> ImageTransform::Apply(const cv::Mat& image, Rng& rng) const {
+  NormalizationLut lut;
+  absl::StatusOr<cv::Mat> gray = Prepare(image, rng, &lut);
+  if (!gray.ok()) return gray.status();
+  return WriteInterleaved(*gray, lut);
+}
+
+absl::Status ImageTransform::ApplyInto(const cv::Mat& image, Rng& rng, int out_channels,
+                                       float* dst) const {
+  if (output_size_.area() == 0) {
+    return absl::FailedPreconditionError("transform: ApplyInto needs a fixed output size");
+  }
+  if (out_channels < channels_) {
+    return absl::InvalidArgumentError(absl::StrCat("transform: ", channels_,
+                                                   " channels do not fit into ", out_channels));
+  }
+  NormalizationLut lut;
+  absl::StatusOr<cv::Mat> gray = Prepare(image, rng, &lut);
+  if (!gray.ok()) return gray.status();
+  if (gray->size() != output_size_) {
+    return absl::InternalError("transform: pipeline output differs from its declared size");
+  }
+  WritePlanar(*gray, lut, out_channels, dst);
+  return absl::OkStatus();
 }
 
 cv::Mat ImageTransform::MammoClip(const cv::Mat& image, Rng& rng) const {
@@ -178,7 +234,7 @@ cv::Mat ImageTransform::MammoClip(const cv::Mat& image, Rng& rng) const {
       if (use_elastic) img = ApplyElastic(img, elastic);
     }
   }
-  return MinMaxNormalize(img, m.mean(), m.std());
+  return img;
 }
 
 cv::Mat ImageTransform::Mama(const cv::Mat& image, Rng& rng) const {
@@ -200,8 +256,7 @@ cv::Mat ImageTransform::Mama(const cv::Mat& image, Rng& rng) const {
       GaussianBlurLikeTorchvision(img, 7, rng.Uniform(m.blur_sigma_min(), m.blur_sigma_max()));
     }
   }
-  const double mean = m.mean(), std = m.std();
-  return NormalizeUnit(img, &mean, &std, 1);
+  return img;
 }
 
 cv::Mat ImageTransform::Simclr(const cv::Mat& image, Rng& rng) const {
@@ -223,7 +278,7 @@ cv::Mat ImageTransform::Simclr(const cv::Mat& image, Rng& rng) const {
   } else {
     img = CenterCrop(ResizeShortSide(image, size), size).clone();
   }
-  return NormalizeUnit(img, kImageNetMean, kImageNetStd, 3);
+  return img;
 }
 
 cv::Mat ImageTransform::ClipView(const cv::Mat& image, Rng& rng) const {
@@ -237,7 +292,7 @@ cv::Mat ImageTransform::ClipView(const cv::Mat& image, Rng& rng) const {
   } else {
     img = CenterCrop(ResizeShortSide(image, size), size).clone();
   }
-  return NormalizeUnit(img, kImageNetMean, kImageNetStd, 3);
+  return img;
 }
 
 cv::Mat ImageTransform::Mgca(const cv::Mat& image, Rng& rng) const {
@@ -251,8 +306,7 @@ cv::Mat ImageTransform::Mgca(const cv::Mat& image, Rng& rng) const {
   } else {
     img = CenterCrop(img, crop).clone();
   }
-  const double half = 0.5;
-  return NormalizeUnit(img, &half, &half, 1);
+  return img;
 }
 
 cv::Mat ImageTransform::CbisProbe(const cv::Mat& image, Rng& rng) const {
@@ -262,7 +316,7 @@ cv::Mat ImageTransform::CbisProbe(const cv::Mat& image, Rng& rng) const {
     if (rng.Bernoulli(m.vflip_p())) cv::flip(img, img, 0);
     if (rng.Bernoulli(m.hflip_p())) cv::flip(img, img, 1);
   }
-  return NormalizeUnit(img, kImageNetMean, kImageNetStd, 3);
+  return img;
 }
 
 cv::Mat ImageTransform::FpnMil(const cv::Mat& image, Rng& rng) const {
@@ -281,8 +335,7 @@ cv::Mat ImageTransform::FpnMil(const cv::Mat& image, Rng& rng) const {
       cv::rotate(img, img, cv::ROTATE_180);
     }
   }
-  const double mean = m.mean(), std = m.std();
-  return NormalizeUnit(img, &mean, &std, 1);
+  return img;
 }
 
 }  // namespace mammovl::data

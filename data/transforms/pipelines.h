@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "data/transforms/photometric.h"
 #include "data/transforms/rng.h"
 #include "data/transforms/transform_config.pb.h"
 
@@ -25,6 +26,13 @@ class ImageTransform {
   // (InvalidArgument otherwise).
   absl::StatusOr<cv::Mat> Apply(const cv::Mat& image, Rng& rng) const;
 
+  // Same result written planar ([out_channels, H, W] float32) into `dst`,
+  // e.g. a sample's slice of a batch tensor; `out_channels` >= channels()
+  // repeats the last channel. The pipeline's output size must be fixed
+  // (`output_size()` non-empty) and `dst` must hold out_channels·H·W
+  // floats. Same draws from `rng` as `Apply`.
+  absl::Status ApplyInto(const cv::Mat& image, Rng& rng, int out_channels, float* dst) const;
+
   // Output height × width, and 1 or 3 channels.
   cv::Size output_size() const { return output_size_; }
   int channels() const { return channels_; }
@@ -32,6 +40,9 @@ class ImageTransform {
 
  private:
   explicit ImageTransform(TransformConfig config);
+  // Runs the pipeline up to its final 8-bit image and returns the lookup
+  // table of its normalisation.
+  absl::StatusOr<cv::Mat> Prepare(const cv::Mat& image, Rng& rng, NormalizationLut* lut) const;
   cv::Mat MammoClip(const cv::Mat& image, Rng& rng) const;
   cv::Mat Mama(const cv::Mat& image, Rng& rng) const;
   cv::Mat Simclr(const cv::Mat& image, Rng& rng) const;

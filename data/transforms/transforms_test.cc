@@ -2,7 +2,9 @@
 // tools/fixtures/make_transform_fixtures.py) and property tests of the
 // pipelines.
 #include <cmath>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -266,6 +268,33 @@ TEST(PipelineTest, MammoClipEvalIsMinMaxOnly) {
                            ImageTransform::Create(Config(only_affine + "fused: false }")));
   Rng a(3), b(3);
   EXPECT_EQ(MaxAbsDiff(*fused.Apply(img, a), *steps.Apply(img, b)), 0);
+}
+
+TEST(PipelineTest, ApplyIntoWritesThePlanarFormOfApply) {
+  cv::Mat img(120, 90, CV_8UC1);
+  cv::randu(img, 0, 255);
+  for (const char* text : {"mammoclip { height: 60 width: 40 }", "simclr { size: 32 }", "mama { size: 48 }"}) {
+    MVL_ASSERT_OK_AND_ASSIGN(const ImageTransform t, ImageTransform::Create(Config(text)));
+    const int channels = 3;  // replicate one-channel pipelines
+    const cv::Size size = t.output_size();
+    std::vector<float> planar(static_cast<size_t>(channels) * size.area());
+    Rng r1(5), r2(5);
+    MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat hwc, t.Apply(img, r1));
+    MVL_ASSERT_OK(t.ApplyInto(img, r2, channels, planar.data()));
+    for (int c = 0; c < channels; ++c) {
+      for (int y = 0; y < size.height; ++y) {
+        for (int x = 0; x < size.width; ++x) {
+          const float expected = hwc.ptr<float>(y)[x * hwc.channels() + std::min(c, hwc.channels() - 1)];
+          ASSERT_EQ(planar[(static_cast<size_t>(c) * size.height + y) * size.width + x], expected)
+              << text << " c=" << c;
+        }
+      }
+    }
+  }
+  MVL_ASSERT_OK_AND_ASSIGN(const ImageTransform fpn, ImageTransform::Create(Config("fpn_mil {}")));
+  Rng rng(1);
+  float dst[4];
+  EXPECT_THAT(fpn.ApplyInto(img, rng, 1, dst), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(PipelineTest, RejectsBadConfigsAndInputs) {
