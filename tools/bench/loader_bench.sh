@@ -20,6 +20,10 @@ if [[ ! -d "$corpus/png" ]]; then
     >/dev/null 2>&1
 fi
 export MAMMOVL_BENCH_PNG_DIR="$corpus/png"
+# Both sides keep freed memory instead of unmapping and re-faulting it for
+# every batch (shared/notes/cpu-performance.md, "Traps"); glibc reads these
+# in C++ and in Python alike.
+export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000
 
 probe() {  # 2048^3 fp32 GEMM on 2 threads, to date the machine's speed
   /usr/bin/python3 -c "
