@@ -20,10 +20,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "core/file_io.h"
 #include "core/status_macros.h"
 #include "core/thread_pool.h"
 #include "core/torch_status.h"
 #include "data/datasets/pairing.h"
+#include "data/loader/png_decoder.h"
 #include "data/transforms/pipelines.h"
 #include "data/transforms/rng.h"
 
@@ -76,12 +78,23 @@ void CopyToChw(const cv::Mat& m, int channels, float* out) {
 }  // namespace
 
 absl::StatusOr<cv::Mat> ReadGrayImage(const std::string& path) {
-  // Checked first: OpenCV would print its own warning for a missing file.
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot open image '", path, "'"));
-  std::fclose(f);
-  cv::Mat img = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (img.empty()) return absl::DataLossError(absl::StrCat("cannot decode image '", path, "'"));
+  absl::StatusOr<std::string> bytes = core::ReadFileToString(path);
+  if (!bytes.ok()) {
+    return absl::Status(bytes.status().code(), absl::StrCat("cannot open image '", path, "'"));
+  }
+  cv::Mat img;
+  absl::StatusOr<cv::Mat> fast = DecodeGrayPng(*bytes, path);
+  if (fast.ok()) {
+    img = std::move(*fast);
+  } else if (absl::IsUnimplemented(fast.status()) ||
+             bytes->compare(0, 8, "\x89PNG\r\n\x1a\n") != 0) {
+    // Not a PNG the fast decoder handles (or not a PNG at all): OpenCV.
+    const cv::Mat buffer(1, static_cast<int>(bytes->size()), CV_8UC1, bytes->data());
+    img = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+    if (img.empty()) return absl::DataLossError(absl::StrCat("cannot decode image '", path, "'"));
+  } else {
+    return fast.status();
+  }
   if (img.channels() == 3) {
     cv::Mat gray;
     cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
