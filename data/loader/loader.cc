@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -142,8 +143,24 @@ struct Loader::Impl {
   std::vector<std::string> first_failures;
   int64_t batches_out = 0, samples_out = 0;
   bool stopping = false;
+  // The last batch tensors given out. Once the consumer has dropped one
+  // (its storage is referenced only from here) it is filled again instead
+  // of allocating and page-faulting fresh memory for every batch.
+  std::deque<at::Tensor> handed_out;
 
   std::unique_ptr<core::ThreadPool> pool;
+
+  // Returns a recycled tensor of `shape` or a new one. Requires `mu`.
+  at::Tensor AcquireLocked(at::IntArrayRef shape, const at::TensorOptions& options) {
+    for (auto it = handed_out.begin(); it != handed_out.end(); ++it) {
+      if (it->sizes() == shape && it->storage().use_count() == 1 && it->use_count() == 1) {
+        at::Tensor t = std::move(*it);
+        handed_out.erase(it);
+        return t;
+      }
+    }
+    return at::empty(shape, options);
+  }
 
   const ImageTransform& SlotTransform(int slot) const {
     return transforms[std::min<size_t>(slot, transforms.size() - 1)];
@@ -208,7 +225,7 @@ struct Loader::Impl {
             const bool pin = config.pin_memory() && at::globalContext().hasCUDA();
             for (int slot = 0; slot < image_slots; ++slot) {
               const cv::Size size = SlotTransform(slot).output_size();
-              p->tensors.push_back(at::empty(
+              p->tensors.push_back(AcquireLocked(
                   {static_cast<int64_t>(p->indices.size()), slot_channels[slot], size.height, size.width},
                   at::TensorOptions().dtype(at::kFloat).pinned_memory(pin)));
             }
@@ -542,6 +559,11 @@ absl::StatusOr<Batch> Loader::Next() {
       if (entry.first.ok() && entry.first->size() > 0) {
         ++m.batches_out;
         m.samples_out += entry.first->size();
+        if (m.direct && entry.first->size() == m.config.batch_size()) {
+          for (const at::Tensor& t : entry.first->images) m.handed_out.push_back(t);
+          const size_t keep = 2 * static_cast<size_t>(m.image_slots);
+          while (m.handed_out.size() > keep) m.handed_out.pop_front();
+        }
       }
     }
     if (!entry.first.ok()) return entry.first.status();

@@ -245,6 +245,29 @@ TEST(LoaderTest, VariableSizePipelinesCopyPerSampleAndCheckGeometry) {
   EXPECT_NEAR(batch.images[0][2][0][0][0].item<float>(), (3 / 255.0 - 0.3089279) / 0.2505356, 1e-5);
 }
 
+TEST(LoaderTest, RecycledBatchMemoryIsNeverStillInUse) {
+  auto samples = MakeSamples();
+  auto loader = Make("batch_size: 4 num_workers: 2", samples);
+  // Keep a whole batch, and only a view of another: neither may be refilled.
+  MVL_ASSERT_OK_AND_ASSIGN(Batch kept, loader->Next());
+  const at::Tensor kept_copy = kept.images[0].clone();
+  at::Tensor view;
+  at::Tensor view_copy;
+  {
+    MVL_ASSERT_OK_AND_ASSIGN(Batch b, loader->Next());
+    view = b.images[0].narrow(0, 1, 2);
+    view_copy = view.clone();
+  }
+  const void* dropped = nullptr;
+  for (int i = 0; i < 12; ++i) {
+    MVL_ASSERT_OK_AND_ASSIGN(Batch b, loader->Next());
+    if (i == 0) dropped = b.images[0].data_ptr();
+  }
+  EXPECT_TRUE(kept.images[0].equal(kept_copy));
+  EXPECT_TRUE(view.equal(view_copy));
+  EXPECT_NE(dropped, nullptr);
+}
+
 TEST(LoaderTest, RejectsBadConfigs) {
   auto samples = MakeSamples(4);
   EXPECT_THAT(Loader::Create(Proto<LoaderConfig>("batch_size: 0"), samples, PairingConfig(), {kTrain}),
