@@ -50,6 +50,16 @@ absl::Status RowPolicy::Finish(int64_t rows) const {
   return absl::OkStatus();
 }
 
+absl::Status ForEachRow(const CsvTable& table, RowPolicy& policy, Dataset* dataset,
+                        const std::function<absl::Status(size_t row)>& fn) {
+  MVL_RETURN_IF_ERROR(policy.RejectIssues(table));
+  for (size_t i = 0; i < table.rows.size(); ++i) {
+    if (absl::Status s = fn(i); !s.ok()) MVL_RETURN_IF_ERROR(policy.Reject(s));
+  }
+  dataset->rows_read += static_cast<int64_t>(table.rows.size() + table.issues.size());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CsvTable> ReadTable(absl::string_view path,
                                    const std::vector<std::string>& required) {
   if (path.empty()) return absl::InvalidArgumentError("dataset: table path is not set");

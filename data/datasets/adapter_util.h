@@ -5,6 +5,7 @@
 #ifndef MAMMOVL_DATA_DATASETS_ADAPTER_UTIL_H_
 #define MAMMOVL_DATA_DATASETS_ADAPTER_UTIL_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,6 +40,12 @@ class RowPolicy {
   const DatasetConfig& config_;
   Dataset* dataset_;
 };
+
+// Rejects the table's ragged rows, then calls `fn(row)` for every row; a
+// row for which `fn` fails is rejected under `policy` (its message names
+// file, line and column). Adds the rows to `dataset->rows_read`.
+absl::Status ForEachRow(const CsvTable& table, RowPolicy& policy, Dataset* dataset,
+                        const std::function<absl::Status(size_t row)>& fn);
 
 // Reads a CSV and checks that every column in `required` exists
 // (InvalidArgument naming the file and the first missing column).

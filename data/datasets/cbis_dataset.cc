@@ -19,8 +19,6 @@ absl::StatusOr<Dataset> ReadCbisDdsm(const DatasetConfig& config) {
   RowPolicy policy(config, &d);
   for (const std::string& csv : cc.csv()) {
     MVL_ASSIGN_OR_RETURN(const CsvTable t, ReadTable(csv, {"pathology"}));
-    MVL_RETURN_IF_ERROR(policy.RejectIssues(t));
-    d.rows_read += static_cast<int64_t>(t.rows.size() + t.issues.size());
     // The case description files carry no split column: the file name does.
     const bool test_file = absl::StrContains(csv, "test");
     const bool medslip = t.FindColumn("image_path") >= 0;
@@ -47,7 +45,7 @@ absl::StatusOr<Dataset> ReadCbisDdsm(const DatasetConfig& config) {
       density = t.FindColumn("breast_density") >= 0 ? t.FindColumn("breast_density")
                                                     : t.FindColumn("breast density");
     }
-    for (size_t i = 0; i < t.rows.size(); ++i) {
+    MVL_RETURN_IF_ERROR(ForEachRow(t, policy, &d, [&](size_t i) -> absl::Status {
       const auto& r = t.rows[i];
       auto parse = [&]() -> absl::StatusOr<Sample> {
         Sample s;
@@ -90,13 +88,10 @@ absl::StatusOr<Dataset> ReadCbisDdsm(const DatasetConfig& config) {
         s.images.push_back({path, rel, r[view], s.laterality});
         return s;
       };
-      absl::StatusOr<Sample> s = parse();
-      if (!s.ok()) {
-        MVL_RETURN_IF_ERROR(policy.Reject(s.status()));
-        continue;
-      }
-      d.samples.push_back(std::move(*s));
-    }
+      MVL_ASSIGN_OR_RETURN(Sample s, parse());
+      d.samples.push_back(std::move(s));
+      return absl::OkStatus();
+    }));
   }
   MVL_RETURN_IF_ERROR(policy.Finish(d.rows_read));
   return FinishDataset(std::move(d), SplitSource::kOfficialTest, config, "pathology");

@@ -94,7 +94,6 @@ absl::StatusOr<Dataset> ReadEmbed(const DatasetConfig& config) {
   Dataset d;
   d.name = "embed";
   RowPolicy policy(config, &d);
-  MVL_RETURN_IF_ERROR(policy.RejectIssues(meta));
   MVL_RETURN_IF_ERROR(policy.RejectIssues(clin));
 
   const int c_acc = clin.FindColumn("acc_anon"), c_side = clin.FindColumn("side");
@@ -110,9 +109,9 @@ absl::StatusOr<Dataset> ReadEmbed(const DatasetConfig& config) {
   const int m_path = meta.FindColumn("anon_dicom_path"), m_lat = meta.FindColumn("ImageLateralityFinal");
   const int m_view = meta.FindColumn("ViewPosition"), m_type = meta.FindColumn("FinalImageType");
   const int m_desc = meta.FindColumn("StudyDescription");
-  for (size_t i = 0; i < meta.rows.size(); ++i) {
+  MVL_RETURN_IF_ERROR(ForEachRow(meta, policy, &d, [&](size_t i) -> absl::Status {
     const auto& r = meta.rows[i];
-    if (r[m_type] != ec.image_type()) continue;  // MaMA keeps 2D images only
+    if (r[m_type] != ec.image_type()) return absl::OkStatus();  // MaMA keeps 2D images only
     auto parse = [&]() -> absl::StatusOr<std::optional<Sample>> {
       Sample s;
       s.patient_id = r[m_patient];
@@ -196,14 +195,10 @@ absl::StatusOr<Dataset> ReadEmbed(const DatasetConfig& config) {
       s.clinical = info;
       return std::optional<Sample>(std::move(s));
     };
-    absl::StatusOr<std::optional<Sample>> s = parse();
-    if (!s.ok()) {
-      MVL_RETURN_IF_ERROR(policy.Reject(s.status()));
-      continue;
-    }
-    if (s->has_value()) d.samples.push_back(std::move(**s));
-  }
-  d.rows_read = static_cast<int64_t>(meta.rows.size() + meta.issues.size());
+    MVL_ASSIGN_OR_RETURN(std::optional<Sample> s, parse());
+    if (s.has_value()) d.samples.push_back(std::move(*s));
+    return absl::OkStatus();
+  }));
   MVL_RETURN_IF_ERROR(policy.Finish(d.rows_read));
   MVL_ASSIGN_OR_RETURN(Dataset out, FinishDataset(std::move(d), SplitSource::kNone, config, "birads"));
   // Partners: other images of the same exam within the selected split.

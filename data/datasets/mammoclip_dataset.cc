@@ -154,16 +154,11 @@ absl::StatusOr<Dataset> ReadMammoClipImageText(const DatasetConfig& config) {
   Dataset d;
   d.name = "mammoclip_image_text";
   RowPolicy policy(config, &d);
-  MVL_RETURN_IF_ERROR(policy.RejectIssues(t));
-  for (size_t i = 0; i < t.rows.size(); ++i) {
-    absl::StatusOr<Sample> s = ImageTextRow(t, i, config, policy);
-    if (!s.ok()) {
-      MVL_RETURN_IF_ERROR(policy.Reject(s.status()));
-      continue;
-    }
-    d.samples.push_back(std::move(*s));
-  }
-  d.rows_read = static_cast<int64_t>(t.rows.size() + t.issues.size());
+  MVL_RETURN_IF_ERROR(ForEachRow(t, policy, &d, [&](size_t i) -> absl::Status {
+    MVL_ASSIGN_OR_RETURN(Sample s, ImageTextRow(t, i, config, policy));
+    d.samples.push_back(std::move(s));
+    return absl::OkStatus();
+  }));
   MVL_RETURN_IF_ERROR(policy.Finish(d.rows_read));
   return FinishDataset(std::move(d), SplitSource::kFolds, config, "");
 }
@@ -175,16 +170,11 @@ absl::StatusOr<Dataset> ReadMammoClipImageLabel(const DatasetConfig& config) {
   Dataset d;
   d.name = "mammoclip_image_label";
   RowPolicy policy(config, &d);
-  MVL_RETURN_IF_ERROR(policy.RejectIssues(t));
-  for (size_t i = 0; i < t.rows.size(); ++i) {
-    absl::StatusOr<Sample> s = ImageLabelRow(t, i, config, policy);
-    if (!s.ok()) {
-      MVL_RETURN_IF_ERROR(policy.Reject(s.status()));
-      continue;
-    }
-    d.samples.push_back(std::move(*s));
-  }
-  d.rows_read = static_cast<int64_t>(t.rows.size() + t.issues.size());
+  MVL_RETURN_IF_ERROR(ForEachRow(t, policy, &d, [&](size_t i) -> absl::Status {
+    MVL_ASSIGN_OR_RETURN(Sample s, ImageLabelRow(t, i, config, policy));
+    d.samples.push_back(std::move(s));
+    return absl::OkStatus();
+  }));
   MVL_RETURN_IF_ERROR(policy.Finish(d.rows_read));
   return FinishDataset(std::move(d), SplitSource::kOfficialTest, config, "mass");
 }

@@ -19,7 +19,6 @@ absl::StatusOr<Dataset> ReadRsna(const DatasetConfig& config) {
   Dataset d;
   d.name = "rsna";
   RowPolicy policy(config, &d);
-  MVL_RETURN_IF_ERROR(policy.RejectIssues(t));
   const int patient = t.FindColumn("patient_id"), image = t.FindColumn("image_id");
   const int lat = t.FindColumn("laterality"), view = t.FindColumn("view");
   const int fold = t.FindColumn("fold"), age = t.FindColumn("age");
@@ -29,7 +28,7 @@ absl::StatusOr<Dataset> ReadRsna(const DatasetConfig& config) {
                                                 {"invasive", t.FindColumn("invasive")},
                                                 {"implant", t.FindColumn("implant")}};
   std::map<std::string, size_t> by_breast;
-  for (size_t i = 0; i < t.rows.size(); ++i) {
+  MVL_RETURN_IF_ERROR(ForEachRow(t, policy, &d, [&](size_t i) -> absl::Status {
     const auto& r = t.rows[i];
     auto parse = [&]() -> absl::StatusOr<Sample> {
       Sample s;
@@ -68,32 +67,27 @@ absl::StatusOr<Dataset> ReadRsna(const DatasetConfig& config) {
       s.images.push_back({path, r[image], r[view], s.laterality});
       return s;
     };
-    absl::StatusOr<Sample> s = parse();
-    if (!s.ok()) {
-      MVL_RETURN_IF_ERROR(policy.Reject(s.status()));
-      continue;
-    }
+    MVL_ASSIGN_OR_RETURN(Sample s, parse());
     if (!config.rsna().per_breast()) {
-      d.samples.push_back(std::move(*s));
-      continue;
+      d.samples.push_back(std::move(s));
+      return absl::OkStatus();
     }
-    const std::string key = absl::StrCat(s->patient_id, "_", s->laterality);
+    const std::string key = absl::StrCat(s.patient_id, "_", s.laterality);
     auto found = by_breast.find(key);
     if (found == by_breast.end()) {
-      s->id = key;
+      s.id = key;
       by_breast[key] = d.samples.size();
-      d.samples.push_back(std::move(*s));
-      continue;
+      d.samples.push_back(std::move(s));
+      return absl::OkStatus();
     }
     Sample& breast = d.samples[found->second];
-    if (breast.labels != s->labels || breast.fold != s->fold) {
-      MVL_RETURN_IF_ERROR(policy.Reject(absl::InvalidArgumentError(absl::StrCat(
-          t.Where(i), ": labels or fold differ from the breast's earlier rows"))));
-      continue;
+    if (breast.labels != s.labels || breast.fold != s.fold) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(t.Where(i), ": labels or fold differ from the breast's earlier rows"));
     }
-    breast.images.push_back(s->images[0]);
-  }
-  d.rows_read = static_cast<int64_t>(t.rows.size() + t.issues.size());
+    breast.images.push_back(s.images[0]);
+    return absl::OkStatus();
+  }));
   MVL_RETURN_IF_ERROR(policy.Finish(d.rows_read));
   return FinishDataset(std::move(d), fold >= 0 ? SplitSource::kFolds : SplitSource::kNone, config,
                        "cancer");

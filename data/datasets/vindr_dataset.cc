@@ -160,21 +160,14 @@ absl::StatusOr<Dataset> ReadVindr(const DatasetConfig& config) {
   Dataset d;
   d.name = "vindr";
   RowPolicy policy(config, &d);
-  MVL_RETURN_IF_ERROR(policy.RejectIssues(t));
   std::map<std::string, size_t> by_image;
   std::vector<std::string> required(vc.require_categories().begin(), vc.require_categories().end());
-  for (size_t i = 0; i < t.rows.size(); ++i) {
-    absl::StatusOr<VindrRow> row = ParseRow(t, i, c);
-    if (!row.ok()) {
-      MVL_RETURN_IF_ERROR(policy.Reject(row.status()));
-      continue;
-    }
+  MVL_RETURN_IF_ERROR(ForEachRow(t, policy, &d, [&](size_t i) -> absl::Status {
+    MVL_ASSIGN_OR_RETURN(VindrRow parsed, ParseRow(t, i, c));
+    VindrRow* row = &parsed;
     const std::string path =
         JoinPath(config.image_root(), row->study, ImageFile(row->image_id, config.image_suffix()));
-    if (absl::Status s = policy.CheckImage(path, t.Where(i)); !s.ok()) {
-      MVL_RETURN_IF_ERROR(policy.Reject(s));
-      continue;
-    }
+    MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i)));
     if (!required.empty()) {
       std::vector<Box> kept;
       for (const Box& b : row->boxes) {
@@ -200,15 +193,14 @@ absl::StatusOr<Dataset> ReadVindr(const DatasetConfig& config) {
       s.image_findings.push_back(row->categories);
       if (!vc.per_row()) by_image[row->image_id] = d.samples.size();
       d.samples.push_back(std::move(s));
-      continue;
+      return absl::OkStatus();
     }
     Sample& s = d.samples[found->second];
     if (s.laterality != row->laterality || s.split != row->split ||
         (row->birads >= 0 && s.Label("birads") != row->birads)) {
-      MVL_RETURN_IF_ERROR(policy.Reject(absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(absl::StrCat(
           t.Where(i), ": image '", row->image_id, "' has other laterality, split or BI-RADS than "
-          "its earlier rows"))));
-      continue;
+          "its earlier rows"));
     }
     SetFindingLabels(row->categories, s);
     s.boxes.insert(s.boxes.end(), row->boxes.begin(), row->boxes.end());
@@ -216,7 +208,8 @@ absl::StatusOr<Dataset> ReadVindr(const DatasetConfig& config) {
     for (const std::string& cat : row->categories) {
       if (std::find(findings.begin(), findings.end(), cat) == findings.end()) findings.push_back(cat);
     }
-  }
+    return absl::OkStatus();
+  }));
   if (!required.empty()) {
     std::vector<Sample> kept;
     for (Sample& s : d.samples) {
@@ -229,7 +222,6 @@ absl::StatusOr<Dataset> ReadVindr(const DatasetConfig& config) {
     auto& f = s.image_findings[0];
     if (f.size() > 1) f.erase(std::remove(f.begin(), f.end(), "No Finding"), f.end());
   }
-  d.rows_read = static_cast<int64_t>(t.rows.size() + t.issues.size());
   MVL_RETURN_IF_ERROR(policy.Finish(d.rows_read));
   return FinishDataset(std::move(d), SplitSource::kOfficialTest, config, "mass");
 }
@@ -244,7 +236,6 @@ absl::StatusOr<Dataset> ReadFpnMil(const DatasetConfig& config) {
   Dataset d;
   d.name = "fpn_mil";
   RowPolicy policy(config, &d);
-  MVL_RETURN_IF_ERROR(policy.RejectIssues(t));
   const int image = t.FindColumn("image_id"), patient = t.FindColumn("patient_id");
   const int lat = t.FindColumn("laterality"), view = t.FindColumn("view");
   const int cats = t.FindColumn("finding_categories"), split = t.FindColumn("split");
@@ -253,7 +244,7 @@ absl::StatusOr<Dataset> ReadFpnMil(const DatasetConfig& config) {
   const int birads = t.FindColumn("breast_birads"), density = t.FindColumn("breast_density");
   const int box_cols[4] = {t.FindColumn("resized_xmin"), t.FindColumn("resized_ymin"),
                            t.FindColumn("resized_xmax"), t.FindColumn("resized_ymax")};
-  for (size_t i = 0; i < t.rows.size(); ++i) {
+  MVL_RETURN_IF_ERROR(ForEachRow(t, policy, &d, [&](size_t i) -> absl::Status {
     const auto& r = t.rows[i];
     auto parse = [&]() -> absl::StatusOr<Sample> {
       Sample s;
@@ -340,14 +331,10 @@ absl::StatusOr<Dataset> ReadFpnMil(const DatasetConfig& config) {
       s.image_findings.push_back(all);
       return s;
     };
-    absl::StatusOr<Sample> s = parse();
-    if (!s.ok()) {
-      MVL_RETURN_IF_ERROR(policy.Reject(s.status()));
-      continue;
-    }
-    d.samples.push_back(std::move(*s));
-  }
-  d.rows_read = static_cast<int64_t>(t.rows.size() + t.issues.size());
+    MVL_ASSIGN_OR_RETURN(Sample s, parse());
+    d.samples.push_back(std::move(s));
+    return absl::OkStatus();
+  }));
   MVL_RETURN_IF_ERROR(policy.Finish(d.rows_read));
   return FinishDataset(std::move(d), SplitSource::kOfficialTest, config, "mass");
 }
