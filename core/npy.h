@@ -1,12 +1,13 @@
 // NumPy `.npy` files (format versions 1.0–3.0): read and write arrays of any
 // fixed-size dtype, C or Fortran order. Used for embeddings, cached features
-// and golden tensors from Python. No LibTorch (see npy_tensor.h for that).
+// and golden tensors from Python. No LibTorch (core/npy_tensor.h converts to tensors).
 #ifndef MAMMOVL_CORE_NPY_H_
 #define MAMMOVL_CORE_NPY_H_
 
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -62,7 +63,11 @@ absl::StatusOr<std::vector<T>> NpyValues(const NpyArray& array) {
                                       NpyDescr<T>());
   }
   std::vector<T> values(array.data.size() / sizeof(T));
-  if (!values.empty()) std::memcpy(values.data(), array.data.data(), array.data.size());
+  if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> is bit-packed
+    for (size_t i = 0; i < values.size(); ++i) values[i] = array.data[i] != 0;
+  } else if (!values.empty()) {
+    std::memcpy(values.data(), array.data.data(), array.data.size());
+  }
   return values;
 }
 

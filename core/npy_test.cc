@@ -39,6 +39,8 @@ TEST(NpyTest, ReadsInt64ScalarBoolFortranAndEmpty) {
   MVL_ASSERT_OK_AND_ASSIGN(NpyArray b, ReadNpy(Fixture("bool_3")));
   EXPECT_EQ(b.descr, "|b1");
   EXPECT_EQ(b.data, std::string("\x01\x00\x01", 3));
+  MVL_ASSERT_OK_AND_ASSIGN(std::vector<bool> bv, NpyValues<bool>(b));
+  EXPECT_THAT(bv, ElementsAre(true, false, true));
 
   MVL_ASSERT_OK_AND_ASSIGN(NpyArray f, ReadNpy(Fixture("f64_fortran")));
   EXPECT_TRUE(f.fortran_order);
