@@ -1,39 +1,16 @@
 #include "detection/testing/fixtures.h"
 
-#include <cstring>
 #include <string>
 
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_cat.h"
-#include "core/npy.h"
+#include "core/npy_tensor.h"
 
 namespace mammovl::detection::testing {
 
 absl::StatusOr<at::Tensor> ReadFixture(absl::string_view name) {
-  const std::string path = absl::StrCat("detection/testdata/", name, ".npy");
-  absl::StatusOr<core::NpyArray> npy = core::ReadNpy(path);
-  if (!npy.ok()) return npy.status();
-  at::ScalarType type;
-  if (npy->descr == "<f4") {
-    type = at::kFloat;
-  } else if (npy->descr == "<f8") {
-    type = at::kDouble;
-  } else if (npy->descr == "<i8") {
-    type = at::kLong;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": unsupported dtype ", npy->descr));
-  }
-  if (npy->fortran_order) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": Fortran order"));
-  }
-  at::Tensor t = at::empty(npy->shape, type);
-  if (t.nbytes() != npy->data.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": size mismatch"));
-  }
-  if (!npy->data.empty()) std::memcpy(t.data_ptr(), npy->data.data(), npy->data.size());
-  return t;
+  return core::ReadNpyTensor(absl::StrCat("detection/testdata/", name, ".npy"));
 }
 
 at::Tensor Fixture(absl::string_view name) {

@@ -14,8 +14,7 @@
 
 namespace mammovl::detection::testing {
 
-// Reads detection/testdata/<name>.npy (float32, float64 or int64) into a
-// tensor of that dtype.
+// Reads detection/testdata/<name>.npy into a tensor of its dtype.
 absl::StatusOr<at::Tensor> ReadFixture(absl::string_view name);
 
 // ReadFixture, failing the current test (and returning an undefined tensor)
