@@ -156,14 +156,6 @@ void AppendJsonNumber(std::string* out, double v) {
   }
 }
 
-void AppendJsonArray(std::string* out, const std::vector<double>& v) {
-  out->push_back('[');
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out->append(", ");
-    AppendJsonNumber(out, v[i]);
-  }
-  out->push_back(']');
-}
 
 std::string JsonString(absl::string_view s) {
   std::string out = "\"";
