@@ -31,7 +31,89 @@ absl::Status ValidateDetectorInputConfig(const DetectorInputConfig& config) {
           absl::StrCat("input.", name, " must be in [0, 1] (got ", p, ")"));
     }
   }
+  if (!(config.rotate_deg() >= 0 && config.rotate_deg() <= 180)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input.rotate_deg must be in [0, 180] (got ", config.rotate_deg(), ")"));
+  }
+  if (!(config.translate_fraction() >= 0 && config.translate_fraction() < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input.translate_fraction must be in [0, 1) (got ", config.translate_fraction(), ")"));
+  }
+  if (!(config.scale_min() > 0 && config.scale_min() <= config.scale_max() &&
+        std::isfinite(config.scale_max()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input.scale_min and input.scale_max must satisfy 0 < min <= max (got ",
+                     config.scale_min(), ", ", config.scale_max(), ")"));
+  }
+  if (!(config.shear_deg() >= 0 && config.shear_deg() <= 60)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input.shear_deg must be in [0, 60] (got ", config.shear_deg(), ")"));
+  }
   return absl::OkStatus();
+}
+
+bool AffineEnabled(const DetectorInputConfig& config) {
+  return config.rotate_deg() > 0 || config.translate_fraction() > 0 || config.shear_deg() > 0 ||
+         config.scale_min() != 1 || config.scale_max() != 1;
+}
+
+AffineDraw DrawAffine(const DetectorInputConfig& config, int width, int height,
+                      const std::function<double()>& uniform01) {
+  auto symmetric = [&](double r) { return (2 * uniform01() - 1) * r; };
+  AffineDraw d;
+  d.rotate_deg = symmetric(config.rotate_deg());
+  d.translate_x = symmetric(config.translate_fraction()) * width;
+  d.translate_y = symmetric(config.translate_fraction()) * height;
+  d.scale = config.scale_min() + uniform01() * (config.scale_max() - config.scale_min());
+  d.shear_deg = symmetric(config.shear_deg());
+  return d;
+}
+
+cv::Matx23d AffineMatrix(const AffineDraw& draw, int width, int height) {
+  const double kDeg = M_PI / 180.0;
+  const double c = std::cos(draw.rotate_deg * kDeg), s = std::sin(draw.rotate_deg * kDeg);
+  const double k = std::tan(draw.shear_deg * kDeg);
+  // A = R * Sh * S.
+  const cv::Matx22d a = cv::Matx22d(c, -s, s, c) * cv::Matx22d(1, k, 0, 1) *
+                        cv::Matx22d(draw.scale, 0, 0, draw.scale);
+  const double cx = width / 2.0, cy = height / 2.0;
+  const double tx = cx + draw.translate_x - (a(0, 0) * cx + a(0, 1) * cy);
+  const double ty = cy + draw.translate_y - (a(1, 0) * cx + a(1, 1) * cy);
+  return cv::Matx23d(a(0, 0), a(0, 1), tx, a(1, 0), a(1, 1), ty);
+}
+
+void ApplyAffine(const cv::Mat1f& image, const ImageGroundTruth& truth,
+                 const cv::Matx23d& forward, float fill, cv::Mat1f* out_image,
+                 ImageGroundTruth* out_truth, int64_t* dropped) {
+  cv::warpAffine(image, *out_image, cv::Mat(forward), image.size(), cv::INTER_LINEAR,
+                 cv::BORDER_CONSTANT, cv::Scalar(fill));
+  const double w = image.cols, h = image.rows;
+  ImageGroundTruth out;
+  for (size_t i = 0; i < truth.boxes.size(); ++i) {
+    const Box& b = truth.boxes[i];
+    double x1 = w, y1 = h, x2 = 0, y2 = 0;
+    for (auto [x, y] : {std::make_pair(b.x1, b.y1), std::make_pair(b.x2, b.y1),
+                        std::make_pair(b.x1, b.y2), std::make_pair(b.x2, b.y2)}) {
+      const double px = forward(0, 0) * x + forward(0, 1) * y + forward(0, 2);
+      const double py = forward(1, 0) * x + forward(1, 1) * y + forward(1, 2);
+      x1 = std::min(x1, px);
+      y1 = std::min(y1, py);
+      x2 = std::max(x2, px);
+      y2 = std::max(y2, py);
+    }
+    x1 = std::clamp(x1, 0.0, w);
+    x2 = std::clamp(x2, 0.0, w);
+    y1 = std::clamp(y1, 0.0, h);
+    y2 = std::clamp(y2, 0.0, h);
+    if (!(x2 > x1) || !(y2 > y1)) {
+      if (dropped != nullptr) ++*dropped;
+      continue;
+    }
+    out.boxes.push_back({static_cast<float>(x1), static_cast<float>(y1), static_cast<float>(x2),
+                         static_cast<float>(y2)});
+    out.labels.push_back(truth.labels[i]);
+  }
+  *out_truth = std::move(out);
 }
 
 ImageGroundTruth MapBoxes(const std::vector<data::Box>& boxes, const std::string& image_id,

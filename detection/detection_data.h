@@ -6,6 +6,7 @@
 #define MAMMOVL_DETECTION_DETECTION_DATA_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,33 @@ void WritePlanes(const cv::Mat1f& image, bool hflip, bool vflip, float* dst);
 // The same flips applied to boxes of an image of `width` x `height`.
 ImageGroundTruth FlipTruth(const ImageGroundTruth& truth, bool hflip, bool vflip, int width,
                            int height);
+
+// One draw of the affine augmentation.
+struct AffineDraw {
+  double rotate_deg = 0;
+  double shear_deg = 0;
+  double scale = 1;
+  double translate_x = 0, translate_y = 0;  // pixels
+};
+
+// Whether `config` asks for the affine augmentation at all.
+bool AffineEnabled(const DetectorInputConfig& config);
+
+// Draws the parameters uniformly from `config`'s ranges; `uniform01` returns
+// numbers in [0, 1).
+AffineDraw DrawAffine(const DetectorInputConfig& config, int width, int height,
+                      const std::function<double()>& uniform01);
+
+// The forward map p' = T(c + t) R(rotate) Sh_x(shear) S(scale) T(-c) p with
+// c the image centre, as a 2 x 3 matrix on pixel coordinates.
+cv::Matx23d AffineMatrix(const AffineDraw& draw, int width, int height);
+
+// Warps `image` (linear, `fill` outside) and `truth` with `forward`; boxes
+// become the enclosing box of their four transformed corners clipped to the
+// image, and boxes left empty are dropped (counted in `*dropped`).
+void ApplyAffine(const cv::Mat1f& image, const ImageGroundTruth& truth,
+                 const cv::Matx23d& forward, float fill, cv::Mat1f* out_image,
+                 ImageGroundTruth* out_truth, int64_t* dropped);
 
 }  // namespace mammovl::detection
 

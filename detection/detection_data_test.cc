@@ -174,6 +174,107 @@ TEST(LoadDetectionSetTest, SkipsUnreadableImagesUpToTheLimit) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("bad.png")));
 }
 
+// The transformed box must enclose every transformed pixel of the bright
+// square it boxes, and stay tight for a pure translation and 90 deg turns.
+TEST(AffineTest, BoxesEncloseTheirTransformedPixels) {
+  cv::Mat1f image(64, 48, 0.0f);
+  image(cv::Rect(10, 20, 8, 6)) = 1.0f;  // pixels x 10..17, y 20..25
+  ImageGroundTruth truth;
+  truth.boxes.push_back({10, 20, 18, 26});
+  truth.labels.push_back(0);
+  struct Case {
+    AffineDraw draw;
+    bool tight;
+  };
+  std::vector<Case> cases(4);
+  cases[0].draw.translate_x = 5;
+  cases[0].draw.translate_y = -3;
+  cases[0].tight = true;
+  cases[1].draw.rotate_deg = 90;
+  cases[1].tight = true;
+  cases[2].draw.rotate_deg = 17;
+  cases[2].draw.shear_deg = 10;
+  cases[2].draw.scale = 1.15;
+  cases[3].draw.scale = 0.8;
+  cases[3].draw.shear_deg = -20;
+  for (const Case& c : cases) {
+    cv::Mat1f out;
+    ImageGroundTruth moved;
+    int64_t dropped = 0;
+    ApplyAffine(image, truth, AffineMatrix(c.draw, 48, 64), -1.0f, &out, &moved, &dropped);
+    ASSERT_EQ(moved.boxes.size(), 1u);
+    EXPECT_EQ(dropped, 0);
+    const Box& b = moved.boxes[0];
+    int bright = 0;
+    double x1 = 1e9, y1 = 1e9, x2 = -1, y2 = -1;
+    for (int y = 0; y < out.rows; ++y) {
+      for (int x = 0; x < out.cols; ++x) {
+        if (out(y, x) < 0.5f) continue;
+        ++bright;
+        EXPECT_GE(x + 0.5, b.x1 - 1) << x << "," << y;
+        EXPECT_LE(x + 0.5, b.x2 + 1) << x << "," << y;
+        EXPECT_GE(y + 0.5, b.y1 - 1) << x << "," << y;
+        EXPECT_LE(y + 0.5, b.y2 + 1) << x << "," << y;
+        x1 = std::min<double>(x1, x);
+        x2 = std::max<double>(x2, x + 1);
+        y1 = std::min<double>(y1, y);
+        y2 = std::max<double>(y2, y + 1);
+      }
+    }
+    EXPECT_GT(bright, 20);
+    if (c.tight) {
+      EXPECT_NEAR(b.x1, x1, 1.0);
+      EXPECT_NEAR(b.x2, x2, 1.0);
+      EXPECT_NEAR(b.y1, y1, 1.0);
+      EXPECT_NEAR(b.y2, y2, 1.0);
+    }
+    // Pixels whose source lies outside the image take the fill value.
+    if (c.draw.translate_x == 5) {
+      EXPECT_EQ(out(10, 2), -1.0f);
+      EXPECT_EQ(out(10, 6), 0.0f);
+    }
+  }
+}
+
+TEST(AffineTest, BoxesMovedOutOfTheImageAreDropped) {
+  cv::Mat1f image(32, 32, 0.0f);
+  ImageGroundTruth truth;
+  truth.boxes = {{2, 2, 6, 6}, {20, 20, 30, 30}};
+  truth.labels = {0, 1};
+  AffineDraw draw;
+  draw.translate_x = 12;  // the second box leaves the image
+  draw.translate_y = 12;
+  cv::Mat1f out;
+  ImageGroundTruth moved;
+  int64_t dropped = 0;
+  ApplyAffine(image, truth, AffineMatrix(draw, 32, 32), 0.0f, &out, &moved, &dropped);
+  ASSERT_EQ(moved.boxes.size(), 1u);
+  EXPECT_EQ(moved.labels[0], 0);
+  EXPECT_FLOAT_EQ(moved.boxes[0].x1, 14);
+  EXPECT_EQ(dropped, 1);
+}
+
+TEST(AffineTest, DrawsWithinTheConfiguredRanges) {
+  DetectorInputConfig config;
+  EXPECT_FALSE(AffineEnabled(config));
+  config.set_rotate_deg(20);
+  config.set_translate_fraction(0.1);
+  config.set_scale_min(0.8);
+  config.set_scale_max(1.2);
+  config.set_shear_deg(20);
+  EXPECT_TRUE(AffineEnabled(config));
+  for (double u : {0.0, 0.25, 0.999}) {
+    const AffineDraw d = DrawAffine(config, 100, 200, [u] { return u; });
+    EXPECT_NEAR(d.rotate_deg, (2 * u - 1) * 20, 1e-9);
+    EXPECT_NEAR(d.translate_x, (2 * u - 1) * 10, 1e-9);
+    EXPECT_NEAR(d.translate_y, (2 * u - 1) * 20, 1e-9);
+    EXPECT_NEAR(d.scale, 0.8 + 0.4 * u, 1e-9);
+  }
+  config.set_scale_min(1.5);
+  EXPECT_THAT(ValidateDetectorInputConfig(config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("scale_min")));
+}
+
 TEST(ValidateDetectorInputConfigTest, NamesTheField) {
   DetectorInputConfig config;
   config.set_hflip_probability(1.5);

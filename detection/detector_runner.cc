@@ -1,12 +1,16 @@
 #include "detection/detector_runner.h"
 
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
-#include <torch/torch.h>
+#include <ATen/core/grad_mode.h>
 
 #include <malloc.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -17,6 +21,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -52,8 +57,8 @@ struct DetectionBatch {
 ImageTargets ToTargets(const ImageGroundTruth& truth) {
   const int64_t n = static_cast<int64_t>(truth.boxes.size());
   ImageTargets t;
-  t.boxes = torch::empty({n, 4}, torch::kFloat32);
-  t.labels = torch::empty({n}, torch::kInt64);
+  t.boxes = at::empty({n, 4}, at::kFloat);
+  t.labels = at::empty({n}, at::kLong);
   float* b = t.boxes.data_ptr<float>();
   int64_t* l = t.labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
@@ -81,7 +86,7 @@ class TrainBatches : public train::DataSource<DetectionBatch> {
     const int64_t batch = std::min<int64_t>(config_.batch_size(), n);
     const int h = config_.input().height(), w = config_.input().width();
     DetectionBatch out;
-    out.images = torch::empty({batch, 3, h, w}, torch::kFloat32);
+    out.images = at::empty({batch, 3, h, w}, at::kFloat);
     float* dst = out.images.data_ptr<float>();
     for (int64_t b = 0; b < batch; ++b) {
       if (index_ >= n) {
@@ -94,8 +99,22 @@ class TrainBatches : public train::DataSource<DetectionBatch> {
       std::uniform_real_distribution<double> u(0, 1);
       const bool hflip = u(rng) < config_.input().hflip_probability();
       const bool vflip = u(rng) < config_.input().vflip_probability();
-      WritePlanes(image.image, hflip, vflip, dst + b * 3 * h * w);
-      out.targets.push_back(ToTargets(FlipTruth(image.truth, hflip, vflip, w, h)));
+      const cv::Mat1f* pixels = &image.image;
+      const ImageGroundTruth* truth = &image.truth;
+      cv::Mat1f warped;
+      ImageGroundTruth warped_truth;
+      if (AffineEnabled(config_.input())) {
+        const AffineDraw draw = DrawAffine(config_.input(), w, h, [&] { return u(rng); });
+        // The image minimum after min-max and normalisation.
+        const float fill =
+            static_cast<float>(-config_.input().mean() / config_.input().std());
+        ApplyAffine(image.image, image.truth, AffineMatrix(draw, w, h), fill, &warped,
+                    &warped_truth, nullptr);
+        pixels = &warped;
+        truth = &warped_truth;
+      }
+      WritePlanes(*pixels, hflip, vflip, dst + b * 3 * h * w);
+      out.targets.push_back(ToTargets(FlipTruth(*truth, hflip, vflip, w, h)));
       ++index_;
     }
     out.size = batch;
@@ -140,10 +159,10 @@ absl::StatusOr<std::vector<ImageDetections>> Predict(RetinaNet& model, const Det
   const int h = config.input().height(), w = config.input().width();
   const int64_t n = static_cast<int64_t>(set.images.size());
   model->SetTraining(false);
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   for (int64_t start = 0; start < n; start += config.batch_size()) {
     const int64_t batch = std::min<int64_t>(config.batch_size(), n - start);
-    at::Tensor images = torch::empty({batch, 3, h, w}, torch::kFloat32);
+    at::Tensor images = at::empty({batch, 3, h, w}, at::kFloat);
     for (int64_t b = 0; b < batch; ++b) {
       WritePlanes(set.images[start + b].image, false, false,
                   images.data_ptr<float>() + b * 3 * h * w);
@@ -201,39 +220,58 @@ absl::Status WritePredictions(const std::string& path, const DetectionSet& set,
   return core::WriteFileAtomically(path, out);
 }
 
+// A file name from a table id: path separators and odd characters become
+// '_', and a trailing image extension is dropped.
+std::string FileStem(const std::string& id) {
+  std::string stem = id;
+  for (const char* ext : {".png", ".dcm", ".jpg"}) {
+    if (absl::EndsWith(stem, ext)) stem.resize(stem.size() - std::strlen(ext));
+  }
+  for (char& c : stem) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  return stem;
+}
+
 absl::Status WriteOverlays(const std::string& dir, const DetectionSet& set,
                            const std::vector<ImageDetections>& detections,
                            const DetectorPipelineConfig& config) {
   const int n = std::min<int>(config.num_overlays(), static_cast<int>(set.images.size()));
   if (n <= 0) return absl::OkStatus();
   MVL_RETURN_IF_ERROR(core::MakeDirectories(dir));
+  // The highest-scoring boxes only, so that the true box stays visible.
+  constexpr int kMaxDrawn = 3;
   const std::vector<ImageDetections> kept =
-      FilterDetections(detections, config.eval().score_threshold(),
-                       config.eval().max_detections_per_image());
-  auto rect = [](const Box& b) {
-    return cv::Rect(cv::Point(static_cast<int>(std::lround(b.x1)), static_cast<int>(std::lround(b.y1))),
-                    cv::Point(static_cast<int>(std::lround(b.x2)), static_cast<int>(std::lround(b.y2))));
+      FilterDetections(detections, config.eval().score_threshold(), kMaxDrawn);
+  // Small input frames are enlarged so boxes and scores stay legible.
+  const double zoom = std::max(1.0, std::floor(512.0 / config.input().height()));
+  auto rect = [zoom](const Box& b) {
+    return cv::Rect(cv::Point(static_cast<int>(std::lround(b.x1 * zoom)),
+                              static_cast<int>(std::lround(b.y1 * zoom))),
+                    cv::Point(static_cast<int>(std::lround(b.x2 * zoom)),
+                              static_cast<int>(std::lround(b.y2 * zoom))));
   };
   for (int i = 0; i < n; ++i) {
     const DetectionImage& image = set.images[i];
     cv::Mat gray, bgr;
     cv::normalize(image.image, gray, 0, 255, cv::NORM_MINMAX, CV_8U);
+    cv::resize(gray, gray, cv::Size(), zoom, zoom, cv::INTER_LINEAR);
     cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
-    for (const Box& b : image.truth.boxes) cv::rectangle(bgr, rect(b), cv::Scalar(0, 200, 0), 1);
     for (size_t k = 0; k < kept[i].boxes.size(); ++k) {
       const cv::Rect r = rect(kept[i].boxes[k]);
-      cv::rectangle(bgr, r, cv::Scalar(0, 0, 255), 1);
+      cv::rectangle(bgr, r, cv::Scalar(0, 0, 255), 2);
       char label[16];
       std::snprintf(label, sizeof(label), "%.2f", kept[i].scores[k]);
-      cv::putText(bgr, label, cv::Point(r.x, std::max(8, r.y - 2)), cv::FONT_HERSHEY_PLAIN, 0.7,
-                  cv::Scalar(0, 0, 255), 1);
+      cv::putText(bgr, label, cv::Point(r.x, std::max(12, r.y - 3)), cv::FONT_HERSHEY_SIMPLEX,
+                  0.45, cv::Scalar(0, 0, 255), 1);
     }
+    for (const Box& b : image.truth.boxes) cv::rectangle(bgr, rect(b), cv::Scalar(0, 200, 0), 2);
     std::vector<uchar> png;
     if (!cv::imencode(".png", bgr, png)) {
       return absl::InternalError(absl::StrCat("cannot encode the overlay of ", image.image_id));
     }
     MVL_RETURN_IF_ERROR(core::WriteFileAtomically(
-        JoinPath(dir, absl::StrCat(i, "_", image.image_id, ".png")),
+        JoinPath(dir, absl::StrCat(i, "_", FileStem(image.image_id), ".png")),
         absl::string_view(reinterpret_cast<const char*>(png.data()), png.size())));
   }
   return absl::OkStatus();
@@ -310,7 +348,7 @@ absl::StatusOr<DetectorReport> RunDetector(const DetectorPipelineConfig& config,
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   at::set_num_threads(config.train().num_threads() > 0 ? config.train().num_threads()
                                                       : core::ThreadPool::HardwareThreads());
-  torch::manual_seed(config.train().seed());
+  at::manual_seed(config.train().seed());
   // The model first: a config the builder rejects fails before any file work.
   MVL_ASSIGN_OR_RETURN(RetinaNet model, BuildRetinaNet(config.model()));
   DetectionEvalConfig eval_config = config.eval();

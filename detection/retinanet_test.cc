@@ -85,7 +85,9 @@ TEST(RetinaNetTest, FrozenBackboneAndFrozenBatchNorm) {
     if (p.key().rfind("classificationModel.", 0) == 0) {
       ASSERT_TRUE(p.value().grad().defined()) << p.key();
     }
-    if (p.key().rfind("encoder.", 0) == 0) EXPECT_FALSE(p.value().grad().defined()) << p.key();
+    if (p.key().rfind("encoder.", 0) == 0) {
+      EXPECT_FALSE(p.value().grad().defined()) << p.key();
+    }
   }
 
   // BATCH_NORM_TRAIN updates the statistics (the reference's behaviour).
