@@ -277,6 +277,32 @@ absl::Status WriteOverlays(const std::string& dir, const DetectionSet& set,
   return absl::OkStatus();
 }
 
+// The points of an earlier eval_curve.csv with step <= `max_step`.
+absl::StatusOr<std::vector<EvalPoint>> ReadCurve(const std::string& path, int64_t max_step) {
+  MVL_ASSIGN_OR_RETURN(const std::string text, core::ReadFileToString(path));
+  std::vector<EvalPoint> curve;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (++line_number == 1) continue;  // header
+    const std::vector<std::string> f = absl::StrSplit(line, ',');
+    EvalPoint p;
+    auto number = [](const std::string& v, double* out) {
+      if (v.empty()) {
+        *out = std::numeric_limits<double>::quiet_NaN();
+        return true;
+      }
+      return absl::SimpleAtod(v, out);
+    };
+    if (f.size() != 3 || !absl::SimpleAtoi(f[0], &p.step) || !number(f[1], &p.voc_ap) ||
+        !number(f[2], &p.coco_ap50)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_number, ": expected step,voc_ap,coco_ap50"));
+    }
+    if (p.step <= max_step) curve.push_back(p);
+  }
+  return curve;
+}
+
 absl::Status WriteCurve(const std::string& dir, const std::vector<EvalPoint>& curve) {
   std::string csv = "step,voc_ap,coco_ap50\n";
   core::Series voc, coco;
@@ -416,6 +442,11 @@ absl::StatusOr<DetectorReport> RunDetector(const DetectorPipelineConfig& config,
   };
   MVL_ASSIGN_OR_RETURN(std::unique_ptr<train::Trainer> trainer,
                        train::Trainer::Create(config.train(), parameters, buffers, options));
+  // A resumed run keeps the evaluations made before its checkpoint.
+  const std::string curve_path = JoinPath(config.output_dir(), "eval_curve.csv");
+  if (trainer->step() > 0 && core::PathExists(curve_path)) {
+    MVL_ASSIGN_OR_RETURN(report.curve, ReadCurve(curve_path, trainer->step()));
+  }
   TrainBatches batches(train_set, config);
   const auto start = std::chrono::steady_clock::now();
   MVL_ASSIGN_OR_RETURN(

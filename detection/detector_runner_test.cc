@@ -129,8 +129,13 @@ TEST(DetectorRunnerTest, TrainsEvaluatesWritesOutputsAndResumes) {
   config.mutable_train()->set_max_steps(6);
   MVL_ASSERT_OK_AND_ASSIGN(DetectorReport resumed, RunDetector(config, ""));
   EXPECT_EQ(resumed.steps, 6);
-  ASSERT_FALSE(resumed.curve.empty());
-  EXPECT_EQ(resumed.curve.front().step, 6);  // evaluations after the restart only
+  // The curve keeps the evaluations before the restart (steps 2 and 4 from
+  // the first run's file), then step 6.
+  ASSERT_EQ(resumed.curve.size(), 3u);
+  EXPECT_EQ(resumed.curve[0].step, 2);
+  EXPECT_EQ(resumed.curve[1].step, 4);
+  EXPECT_EQ(resumed.curve[2].step, 6);
+  EXPECT_EQ(CountLines(dir + "/eval_curve.csv"), 4);
 }
 
 TEST(DetectorRunnerTest, RejectsBadConfigsBeforeWork) {
