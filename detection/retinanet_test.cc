@@ -4,7 +4,11 @@
 
 #include <google/protobuf/text_format.h>
 
+#include "absl/strings/str_cat.h"
+
+#include "core/proto_config.h"
 #include "core/status_matchers.h"
+#include "detection/detector_config.pb.h"
 #include "detection/retinanet_loss.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -104,6 +108,29 @@ TEST(RetinaNetTest, FrozenBackboneAndFrozenBatchNorm) {
   trained_bn->SetTraining(true);
   trained_bn->forward(torch::randn({2, 3, 64, 64}) * 3 + 1);
   EXPECT_FALSE(torch::equal(before2, mean2));
+}
+
+// The reference configs' Mammo-CLIP architectures (EfficientNet taps, head
+// map, RetinaNet FPN with upsampled laterals) build and give the pyramid
+// the anchors expect: strides 8..128.
+TEST(RetinaNetTest, ReferenceArchitecturesBuild) {
+  for (const char* name : {"vindr_mass_b2_finetune", "vindr_mass_b5_frozen"}) {
+    SCOPED_TRACE(name);
+    DetectorPipelineConfig pipeline;
+    MVL_ASSERT_OK(core::LoadConfig(absl::StrCat("configs/detector/", name, ".pbtxt"), {},
+                                   &pipeline));
+    RetinaNetConfig config = pipeline.model();
+    config.mutable_encoder()->clear_checkpoint();  // random weights
+    MVL_ASSERT_OK_AND_ASSIGN(RetinaNet model, BuildRetinaNet(config));
+    model->SetTraining(false);
+    torch::NoGradGuard no_grad;
+    RetinaNetOutput out = model->forward(torch::randn({1, 3, 128, 128}));
+    // Levels 3..7 on 128 x 128: 16², 8², 4², 2², 1² locations x 9 anchors.
+    EXPECT_EQ(out.anchors.size(0), 9 * (256 + 64 + 16 + 4 + 1));
+    EXPECT_EQ(out.classification.sizes(), (std::vector<int64_t>{1, out.anchors.size(0), 1}));
+    EXPECT_EQ(model->encoder()->parameters()[0].requires_grad(),
+              config.backbone_mode() == RetinaNetConfig::FINE_TUNE);
+  }
 }
 
 TEST(RetinaNetTest, ValidationNamesTheField) {
