@@ -15,7 +15,8 @@ Third-party labels map to the GPU machine's libraries: //third_party:torch and
 :torch_c10d to find_package(Torch) (the CUDA LibTorch), the CUDA runtime to
 CUDA::cudart, the others to the link flags and include folders their Bazel
 targets declare. sh_test targets need Bazel's runfiles and are listed, not
-generated. The output is deterministic (sorted by label), so a stale committed
+generated. Tests tagged "gpu" (manual on CPU machines) are built and get the
+ctest label "gpu"; other manual targets (benchmarks) are built on request. The output is deterministic (sorted by label), so a stale committed
 file shows up as a diff (generate.sh --check).
 """
 
@@ -168,7 +169,9 @@ class Generator:
                 self.out.append("add_library(%s INTERFACE)" % name)
                 scope = "INTERFACE"
         else:
-            exclude = " EXCLUDE_FROM_ALL" if "manual" in tags else ""
+            # "manual" keeps a target out of `bazel build //...`; GPU tests are
+            # manual on CPU machines but are what the GPU machine is for.
+            exclude = " EXCLUDE_FROM_ALL" if "manual" in tags and "gpu" not in tags else ""
             self.out.append("add_executable(%s%s%s)" % (name, exclude, cmake_list(source_path(s) for s in compiled + headers)))
             self.out.append("set_target_properties(%s PROPERTIES OUTPUT_NAME %s RUNTIME_OUTPUT_DIRECTORY ${MAMMOVL_RUNFILES}/mammovl/%s)" % (name, short, pkg))
             scope = "PRIVATE"
@@ -190,7 +193,9 @@ class Generator:
             self.data_runfiles(rule)
             args = a.get("args", [])
             self.out.append("mammovl_add_test(%s %s %s%s)" % (name, pkg or ".", short, "".join(" " + quote(x) for x in args)))
-            if "manual" in tags:
+            if "gpu" in tags:
+                self.out.append("set_tests_properties(%s PROPERTIES LABELS gpu)" % name)
+            elif "manual" in tags:
                 self.out.append("set_tests_properties(%s PROPERTIES LABELS manual DISABLED TRUE)" % name)
         elif kind == "cc_binary":
             self.data_runfiles(rule)
@@ -260,7 +265,9 @@ HEADER = """\
 # Build on the GPU machine (CUDA 13, CMake >= 3.24, Ninja, PyTorch 2.11):
 #   cmake -S tools/device -B build-device -G Ninja \\
 #     -DCMAKE_PREFIX_PATH="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
-#   ninja -C build-device && ctest --test-dir build-device
+#   ninja -C build-device
+#   ctest --test-dir build-device -L gpu    # the GPU tests
+#   ctest --test-dir build-device -LE gpu   # everything else
 cmake_minimum_required(VERSION 3.24)
 project(mammovl LANGUAGES C CXX CUDA)
 
