@@ -14,8 +14,8 @@ absl::StatusOr<int> CudaRuntimeVersion() {
   int version = 0;
   const int err = ProbeRuntimeVersion(&version);
   if (err != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cudaRuntimeGetVersion failed: ", ProbeErrorString(err)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cudaRuntimeGetVersion failed: ", ProbeErrorString(err)));
   }
   return version;
 }
@@ -26,7 +26,8 @@ absl::Status Saxpy(float a, const std::vector<float>& x,
     return absl::InvalidArgumentError(
         absl::StrCat("Saxpy: x has ", x.size(), " elements, y ", y->size()));
   }
-  const int err = ProbeSaxpy(a, x.data(), y->data(), static_cast<int>(x.size()));
+  const int err =
+      ProbeSaxpy(a, x.data(), y->data(), static_cast<int>(x.size()));
   if (err != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("Saxpy on the GPU failed: ", ProbeErrorString(err)));

@@ -23,13 +23,16 @@ int ProbeSaxpy(float a, const float* x, float* y, int n) {
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);
   cudaError_t err = cudaMalloc(&dx, bytes);
   if (err == cudaSuccess) err = cudaMalloc(&dy, bytes);
-  if (err == cudaSuccess) err = cudaMemcpy(dx, x, bytes, cudaMemcpyHostToDevice);
-  if (err == cudaSuccess) err = cudaMemcpy(dy, y, bytes, cudaMemcpyHostToDevice);
+  if (err == cudaSuccess)
+    err = cudaMemcpy(dx, x, bytes, cudaMemcpyHostToDevice);
+  if (err == cudaSuccess)
+    err = cudaMemcpy(dy, y, bytes, cudaMemcpyHostToDevice);
   if (err == cudaSuccess) {
     SaxpyKernel<<<(n + 255) / 256, 256>>>(a, dx, dy, n);
     err = cudaGetLastError();
   }
-  if (err == cudaSuccess) err = cudaMemcpy(y, dy, bytes, cudaMemcpyDeviceToHost);
+  if (err == cudaSuccess)
+    err = cudaMemcpy(y, dy, bytes, cudaMemcpyDeviceToHost);
   cudaFree(dx);
   cudaFree(dy);
   return static_cast<int>(err);

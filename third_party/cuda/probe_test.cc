@@ -15,8 +15,9 @@ using ::testing::HasSubstr;
 
 TEST(ProbeTest, SizeMismatchIsRejectedInEveryBuild) {
   std::vector<float> y(3, 0.0f);
-  EXPECT_THAT(Saxpy(2.0f, {1.0f, 2.0f}, &y),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x has 2")));
+  EXPECT_THAT(
+      Saxpy(2.0f, {1.0f, 2.0f}, &y),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x has 2")));
 }
 
 #ifdef MAMMOVL_WITH_CUDA
@@ -47,9 +48,8 @@ TEST(ProbeTest, KernelRunsOrNamesTheMissingDevice) {
 
 TEST(ProbeTest, CpuBuildSaysHowToGetCuda) {
   EXPECT_FALSE(CudaCompiledIn());
-  EXPECT_THAT(CudaRuntimeVersion(),
-              StatusIs(absl::StatusCode::kUnimplemented,
-                       HasSubstr("--config=cuda")));
+  EXPECT_THAT(CudaRuntimeVersion(), StatusIs(absl::StatusCode::kUnimplemented,
+                                             HasSubstr("--config=cuda")));
   std::vector<float> y = {1.0f};
   EXPECT_THAT(Saxpy(2.0f, {1.0f}, &y),
               StatusIs(absl::StatusCode::kUnimplemented));

@@ -121,11 +121,11 @@ TEST_P(LossGpuParityTest, CpuAndGpuAgree) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllCases, LossGpuParityTest, ::testing::ValuesIn(ListLossFixtures()),
-    [](const ::testing::TestParamInfo<std::string>& info) {
-      return info.param;
-    });
+INSTANTIATE_TEST_SUITE_P(AllCases, LossGpuParityTest,
+                         ::testing::ValuesIn(ListLossFixtures()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace mammovl::losses
