@@ -29,3 +29,20 @@ else
   exit 1
 fi
 echo "ok: $(echo "$listed" | wc -l) loss cases listed"
+
+# The encoders' parity test: one case per backbone, same no-device failure.
+vision="tools/device/vision_gpu_parity_test"
+encoders=$("$vision" --gtest_list_tests | sed -n 's/^  CpuAndGpuAgree\/\([a-z]*\).*/\1/p' | tr '\n' ' ')
+if [ "$encoders" != "efficientnet resnet vit " ]; then
+  echo "FAIL: $vision lists '$encoders', want 'efficientnet resnet vit '" >&2
+  exit 1
+fi
+if out=$("$vision" --gtest_filter='*/resnet' 2>&1); then
+  echo "$out" | grep -q '\[  PASSED  \] 1 test' || { echo "FAIL: $out" >&2; exit 1; }
+  echo "ok: a CUDA device is present and resnet passed"
+elif echo "$out" | grep -q "needs a CUDA device"; then
+  echo "ok: the encoders' GPU test fails without a device, saying so"
+else
+  echo "FAIL: unexpected failure: $out" >&2
+  exit 1
+fi
