@@ -6,25 +6,10 @@
 # "external" (BUILD files are not inputs Bazel could track) and "local" (runs
 # Bazel).
 set -euo pipefail
-script="$(readlink -f tools/device/generate.sh)"
-workspace="$(cd "$(dirname "$script")/../.." && pwd)"
-tmp="${TEST_TMPDIR:-$(mktemp -d)}"
-
-# The workspace without its bazel-* output links (a second Bazel instance
-# would otherwise load packages through them) and without local settings.
-farm="$tmp/workspace"
-mkdir -p "$farm"
-for entry in "$workspace"/* "$workspace"/.bazelrc "$workspace"/.bazelignore; do
-  base="$(basename "$entry")"
-  case "$base" in bazel-* | user.bazelrc) continue ;; esac
-  [ -e "$entry" ] && ln -s "$entry" "$farm/$base"
-done
-
-bazel="$(command -v bazel || true)"
-if [ -z "$bazel" ]; then
-  echo "FAIL: no bazel on PATH (${PATH}); this test runs bazel query" >&2
-  exit 1
-fi
-HOME="$tmp/home" BAZEL="$bazel" \
-  BAZEL_STARTUP_ARGS="--batch --output_user_root=$tmp/bazel_root --output_base=$tmp/bazel_base" \
-  "$farm/tools/device/generate.sh" --check
+source third_party/cuda/nested_bazel.sh
+NESTED_WORKSPACE_SRC="$(cd "$(dirname "$(readlink -f tools/device/generate.sh)")/../.." && pwd)"
+NESTED_TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+nested_workspace "$NESTED_TMP/workspace"
+HOME="$NESTED_TMP/home" BAZEL="$(nested_bazel_binary)" \
+  BAZEL_STARTUP_ARGS="--batch --output_user_root=$NESTED_TMP/bazel_root --output_base=$NESTED_TMP/bazel_base" \
+  "$NESTED_FARM/tools/device/generate.sh" --check
