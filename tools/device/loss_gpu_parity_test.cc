@@ -10,7 +10,6 @@
 // CPU test suite, where //tools/device:gpu_tests_build_test checks that it
 // compiles, links and lists every case.
 #include <ATen/ATen.h>
-#include <ATen/Context.h>
 
 #include <map>
 #include <memory>
@@ -22,6 +21,7 @@
 #include "losses/loss.h"
 #include "losses/loss_builder.h"
 #include "losses/loss_testing.h"
+#include "tools/device/gpu_testing.h"
 
 namespace mammovl::losses {
 namespace {
@@ -88,11 +88,7 @@ DeviceRun RunOn(const LossFixture& f, const at::Device& device) {
 class LossGpuParityTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LossGpuParityTest, CpuAndGpuAgree) {
-  ASSERT_TRUE(at::hasCUDA() && at::getNumGPUs() > 0)
-      << "needs a CUDA device and a CUDA build (--config=cuda or the "
-         "tools/device CMake build); this test runs on the GPU machine";
-  at::globalContext().setAllowTF32CuBLAS(false);
-  at::globalContext().setAllowTF32CuDNN(false);
+  ASSERT_TRUE(device::PrepareGpuForParity());
   MVL_ASSERT_OK_AND_ASSIGN(const LossFixture f, LoadLossFixture(GetParam()));
   const DeviceRun cpu = RunOn(f, at::Device(at::kCPU));
   const DeviceRun gpu = RunOn(f, at::Device(at::kCUDA, 0));

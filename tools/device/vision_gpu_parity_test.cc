@@ -10,7 +10,6 @@
 // saying so. //tools/device:gpu_tests_build_test builds and lists it in the
 // CPU suite.
 #include <ATen/ATen.h>
-#include <ATen/Context.h>
 #include <torch/nn/module.h>
 
 #include <string>
@@ -18,6 +17,7 @@
 
 #include "core/status_matchers.h"
 #include "gtest/gtest.h"
+#include "tools/device/gpu_testing.h"
 #include "vision/image_encoder.h"
 #include "vision/testing/fixtures.h"
 
@@ -54,12 +54,7 @@ std::vector<Case> Cases() {
 class VisionGpuParityTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(VisionGpuParityTest, CpuAndGpuAgree) {
-  ASSERT_TRUE(at::hasCUDA() && at::getNumGPUs() > 0)
-      << "needs a CUDA device and a CUDA build (--config=cuda or the "
-         "tools/device CMake build); this test runs on the GPU machine";
-  at::globalContext().setAllowTF32CuBLAS(false);
-  at::globalContext().setAllowTF32CuDNN(false);
-  at::globalContext().setDeterministicCuDNN(true);
+  ASSERT_TRUE(device::PrepareGpuForParity());
   const VisionConfig config =
       testing::ParseTextProto<VisionConfig>(GetParam().config);
   at::manual_seed(7);
