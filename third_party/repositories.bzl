@@ -5,6 +5,8 @@ pulls MammoVL in with `local_repository(name = "mammovl", path = ...)` calls
 `mammovl_repositories(mammovl_path = <the same path>)`.
 """
 
+load("//third_party/cuda:cuda_configure.bzl", "cuda_repository", "cuda_torch_repository")
+
 def _shim(name, mammovl_path):
     if name not in native.existing_rules():
         native.local_repository(
@@ -47,3 +49,10 @@ def mammovl_repositories(mammovl_path = "."):
             build_file = "@mammovl//third_party:system_libs.BUILD",
             path = "/usr",
         )
+
+    # The pinned CUDA toolkit and CUDA LibTorch for --config=cuda; they read
+    # --repo_env and verify against third_party/cuda/cuda.lock.
+    if "mammovl_cuda" not in native.existing_rules():
+        cuda_repository(name = "mammovl_cuda")
+    if "mammovl_cuda_torch" not in native.existing_rules():
+        cuda_torch_repository(name = "mammovl_cuda_torch")
