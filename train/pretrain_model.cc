@@ -74,8 +74,10 @@ struct LossNeeds {
   bool ssl = false;         // SimCLR projections of two views
   bool image_local_weights = false;
   bool text_local_weights = false;
-  // Step from which `local` and `ssl` are needed (MaMA's gate); 0 = always.
+  // Step from which `local`, `ssl` and (with `image_view_late`) the second
+  // image are needed (MaMA's gate); 0 = always.
   int64_t late_step = 0;
+  bool image_view_late = false;
 };
 
 absl::StatusOr<LossNeeds> NeedsOf(const losses::LossConfig& loss) {
@@ -98,7 +100,10 @@ absl::StatusOr<LossNeeds> NeedsOf(const losses::LossConfig& loss) {
       n.local = true;
       return n;
     case losses::LossConfig::kMama:
-      n.image_view = true;
+      // The partner image enters only the gated terms.
+      n.image_view = loss.mama().partner_clip_weight() > 0 ||
+                     loss.mama().multiview_weight() > 0;
+      n.image_view_late = true;
       n.local = loss.mama().sla_weight() > 0;
       n.ssl = loss.mama().multiview_weight() > 0;
       n.late_step = loss.mama().late_loss_step();
@@ -115,10 +120,6 @@ absl::StatusOr<LossNeeds> NeedsOf(const losses::LossConfig& loss) {
                          ->name(),
           "' is not a pretraining loss"));
   }
-}
-
-bool HasLocalFeatures(const vision::VisionConfig& v) {
-  return v.has_vit() || v.has_resnet();
 }
 
 at::Tensor Normalize(const at::Tensor& x) {
@@ -414,9 +415,10 @@ absl::StatusOr<losses::LossOutput> PretrainModel::ComputeLoss(
   const bool late = context.global_step >= n.late_step;
   const bool local = n.local && late;
   const bool ssl = n.ssl && late;
+  const bool image_view = n.image_view && (late || !n.image_view_late);
   const bool slip = impl_->loss->name() == "slip" ||
                     impl_->loss->name() == "simclr";
-  const size_t images_needed = slip ? 2 : (n.image_view ? 2 : 1);
+  const size_t images_needed = slip ? 2 : (image_view ? 2 : 1);
   if (batch.images.size() < images_needed) {
     return absl::FailedPreconditionError(absl::StrCat(
         "loss '", impl_->loss->name(), "' needs ", images_needed,
@@ -445,7 +447,7 @@ absl::StatusOr<losses::LossOutput> PretrainModel::ComputeLoss(
     in.image = first.embedding;
     in.image_local = first.local;
     if (n.image_local_weights) in.image_local_weights = first.local_weights;
-    if (n.image_view) {
+    if (image_view) {
       MVL_ASSIGN_OR_RETURN(ImageFeatures second,
                            ImageForward(batch.images[1], false, ssl));
       in.image_view = second.embedding;
