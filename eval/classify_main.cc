@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/proto_config.h"
+#include "eval/cli_flags.h"
 #include "eval/classify.h"
 #include "eval/eval_report.h"
 #include "eval/pipeline_config.pb.h"
@@ -19,16 +20,7 @@ DEFINE_string(config, "", "ClassifyConfig text proto (eval/pipeline_config.proto
 DEFINE_string(set, "", "Override such as 'out_dir: \"/tmp/x\"' (repeatable).");
 
 int main(int argc, char** argv) {
-  // gflags keeps only the last value of a repeated flag: collect --set first.
-  std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--set=", 0) == 0) {
-      overrides.push_back(arg.substr(6));
-    } else if (arg == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[i + 1]);
-    }
-  }
+  const std::vector<std::string> overrides = mammovl::eval::SetOverrides(argc, argv);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

@@ -12,6 +12,7 @@
 #include "core/proto_config.h"
 #include "core/status_macros.h"
 #include "core/torch_status.h"
+#include "data/transforms/pipelines.h"
 #include "glog/logging.h"
 #include "train/checkpoint.h"
 
@@ -41,6 +42,23 @@ at::Device ModelDevice(train::PretrainModel& model) {
 }
 
 }  // namespace
+
+absl::Status ValidateModelInput(const ModelSource& model, const data::DataConfig& data,
+                                const std::string& out_dir) {
+  if (model.has_experiment_config() == model.has_experiment()) {
+    return absl::InvalidArgumentError(
+        "model: set exactly one of experiment_config and experiment");
+  }
+  if (model.num_threads() < 0) return absl::InvalidArgumentError("model.num_threads must be >= 0");
+  if (data.transforms_size() == 0) {
+    return absl::InvalidArgumentError("data.transforms: none (the model's input pipeline)");
+  }
+  for (int i = 0; i < data.transforms_size(); ++i) {
+    MVL_RETURN_IF_ERROR(data::ValidateTransformConfig(data.transforms(i)));
+  }
+  if (out_dir.empty()) return absl::InvalidArgumentError("out_dir: empty");
+  return absl::OkStatus();
+}
 
 absl::StatusOr<train::Experiment> SourceExperiment(const ModelSource& source) {
   if (source.has_experiment_config() == source.has_experiment()) {

@@ -52,6 +52,12 @@ class PretrainedModel : public VisionLanguageModel {
   double logit_scale_ = 1.0;
 };
 
+// Checks what every evaluation pipeline needs: a model source naming one
+// experiment, at least one valid transform, an output folder. InvalidArgument
+// naming the field.
+absl::Status ValidateModelInput(const ModelSource& model, const data::DataConfig& data,
+                                const std::string& out_dir);
+
 // The experiment `source` names (file or inline). InvalidArgument if both or
 // neither are given.
 absl::StatusOr<train::Experiment> SourceExperiment(const ModelSource& source);

@@ -34,18 +34,7 @@ bool LooksLikeDicom(const std::string& path) {
 }  // namespace
 
 absl::Status ValidateZeroShotEvalConfig(const ZeroShotEvalConfig& config) {
-  if (!config.has_model()) return absl::InvalidArgumentError("model: unset");
-  if (config.model().has_experiment_config() == config.model().has_experiment()) {
-    return absl::InvalidArgumentError(
-        "model: set exactly one of experiment_config and experiment");
-  }
-  if (config.data().transforms_size() == 0) {
-    return absl::InvalidArgumentError("data.transforms: none (the model's input pipeline)");
-  }
-  for (int i = 0; i < config.data().transforms_size(); ++i) {
-    MVL_RETURN_IF_ERROR(data::ValidateTransformConfig(config.data().transforms(i)));
-  }
-  if (config.out_dir().empty()) return absl::InvalidArgumentError("out_dir: empty");
+  MVL_RETURN_IF_ERROR(ValidateModelInput(config.model(), config.data(), config.out_dir()));
   return ValidateZeroShotConfig(config.zero_shot());
 }
 
