@@ -354,8 +354,11 @@ absl::StatusOr<MilModel> BuildMilModel(const MilModelConfig& config,
                                        const PatchingConfig& patching) {
   absl::StatusOr<MilModelLayout> layout = MakeMilModelLayout(config, patching);
   if (!layout.ok()) return layout.status();
-  return core::RunTorch("building the MIL model",
-                        [&] { return MilModel(config, *layout); });
+  return core::RunTorch(
+      "building the MIL model", [&]() -> absl::StatusOr<MilModel> {
+        return absl::StatusOr<MilModel>(
+            absl::in_place, std::make_shared<MilModelImpl>(config, *layout));
+      });
 }
 
 torch::Tensor FlattenInstances(const torch::Tensor& map, int64_t batch) {
