@@ -2,11 +2,11 @@
 // failures.csv), maps annotation boxes into the PNG frame, or merges shard
 // manifests. See data/preprocess/README.md.
 //
-//   bazel run //tools:preprocess_main -- \
-//     --config=data/preprocess/configs/mammoclip.pbtxt \
-//     --set='input_dir: "/data/vindr/images"' --set='output_dir:
-//     "/data/vindr/png"' \
-//     --shard=0/4
+//   bazel run //tools:preprocess_main --
+//     --config=data/preprocess/configs/mammoclip.pbtxt
+//     --set='input_dir: "/data/vindr/images"'
+//     --set='output_dir: "/data/vindr/png"' --shard=0/4
+//   (one command; written over several lines here)
 #include <cstdlib>
 #include <string>
 #include <vector>
