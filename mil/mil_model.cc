@@ -50,6 +50,20 @@ absl::Status CheckFraction(double value, const std::string& field) {
 
 }  // namespace
 
+static vision::FpnConfig FpnConfigOf(const MilModelConfig& config) {
+  vision::FpnConfig fpn;
+  fpn.set_layout(vision::FpnConfig::FPN_MIL);
+  fpn.set_out_channels(config.fpn_dim());
+  fpn.set_top_down(config.fpn_top_down());
+  if (config.extra_level_stride() > 0) {
+    fpn.set_extra_levels(vision::FpnConfig::MAX_POOL);
+    fpn.set_pool_stride(config.extra_level_stride());
+  } else {
+    fpn.set_extra_levels(vision::FpnConfig::NONE);
+  }
+  return fpn;
+}
+
 absl::Status ValidateMilModelConfig(const MilModelConfig& config,
                                     const PatchingConfig& patching) {
   const std::vector<int64_t> scales = ScalesOf(config);
@@ -177,6 +191,10 @@ absl::Status ValidateMilModelConfig(const MilModelConfig& config,
       return s;
     }
   }
+  if (config.fpn()) {
+    absl::Status fpn = vision::ValidateFpnConfig(FpnConfigOf(config), channels);
+    if (!fpn.ok()) return absl::InvalidArgumentError(absl::StrCat("model (FPN): ", fpn.message()));
+  }
   return absl::OkStatus();
 }
 
@@ -204,6 +222,10 @@ absl::StatusOr<MilModelLayout> MakeMilModelLayout(
 
 MilModelImpl::MilModelImpl(const MilModelConfig& config, MilModelLayout layout)
     : config_(config), layout_(std::move(layout)) {
+  if (config.fpn()) {
+    fpn_ = register_module(
+        "inst_encoder", vision::Fpn(FpnConfigOf(config), layout_.backbone_channels));
+  }
   const int64_t in_dim = config.fpn_dim();
   const int64_t dim = config.embed_dim();
   auto side = register_module("side_inst_aggregator",
@@ -348,6 +370,40 @@ MilOutput MilModelImpl::ForwardInstances(
     }
   }
   return out;
+}
+
+std::vector<torch::Tensor> MilModelImpl::InstanceMaps(
+    const std::vector<torch::Tensor>& maps) {
+  TORCH_CHECK(fpn_, "the MIL model was built without an FPN (model.fpn: false)");
+  TORCH_CHECK(maps.size() == layout_.backbone_channels.size(), "MIL model expects ",
+              layout_.backbone_channels.size(), " backbone maps, got ", maps.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    TORCH_CHECK(maps[i].dim() == 4 && maps[i].size(1) == layout_.backbone_channels[i],
+                "backbone map ", i, " should be [B·N, ", layout_.backbone_channels[i],
+                ", h, w], got ", maps[i].sizes());
+  }
+  std::vector<torch::Tensor> levels = fpn_->forward(maps);
+  TORCH_CHECK(levels.size() == layout_.scales.size(), "the FPN gave ", levels.size(),
+              " maps for ", layout_.scales.size(), " scales");
+  return levels;
+}
+
+MilOutput MilModelImpl::Forward(const std::vector<torch::Tensor>& maps) {
+  TORCH_CHECK(!maps.empty() && maps[0].dim() == 5, "MIL model expects maps [B, N, C, h, w]");
+  const int64_t batch = maps[0].size(0);
+  const int64_t patches = maps[0].size(1);
+  std::vector<torch::Tensor> flat;
+  for (const torch::Tensor& m : maps) {
+    TORCH_CHECK(m.dim() == 5 && m.size(0) == batch && m.size(1) == patches,
+                "every backbone map should be [", batch, ", ", patches,
+                ", C, h, w], got ", m.sizes());
+    flat.push_back(m.flatten(0, 1));
+  }
+  std::vector<torch::Tensor> sets;
+  for (const torch::Tensor& level : InstanceMaps(flat)) {
+    sets.push_back(FlattenInstances(level, batch));
+  }
+  return ForwardInstances(sets);
 }
 
 absl::StatusOr<MilModel> BuildMilModel(const MilModelConfig& config,

@@ -5,7 +5,7 @@
 // aggregator (gated attention, concatenation, or mean/max of the side
 // probabilities) and a final head give the image logit.
 //
-// Parameter names follow the reference state dict:
+// Parameter names follow the reference state dict (offline model):
 //   side_inst_aggregator.encoders.encoder_{s}.{0.0 | i.<ISAB/SAB>}
 //   side_inst_aggregator.aggregators.aggregator_{s}.<pooling>
 //   side_classifiers.classifier_{s}.head_classifier
@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "mil/attention.h"
 #include "mil/mil_config.pb.h"
+#include "vision/fpn.h"
 
 namespace mammovl::mil {
 
@@ -80,6 +81,18 @@ class MilModelImpl : public torch::nn::Module {
   // instance_sets[s]: [B, N_s, fpn_dim] in scale order.
   MilOutput ForwardInstances(const std::vector<torch::Tensor>& instance_sets);
 
+  // The whole model on backbone maps: maps[i] [B, N, C_i, h_i, w_i] (N
+  // patches per bag, finest first) → FPN → instance sets → MIL. Needs
+  // `config.fpn()`.
+  MilOutput Forward(const std::vector<torch::Tensor>& maps);
+
+  // The FPN maps of B·N patches ([B·N, C_i, h_i, w_i] in, instance maps
+  // [B·N, fpn_dim, g_s, g_s] out, scale order). Needs `config.fpn()`.
+  std::vector<torch::Tensor> InstanceMaps(const std::vector<torch::Tensor>& maps);
+
+  // The FPN (`inst_encoder`), or a null holder without one.
+  vision::Fpn fpn() { return fpn_; }
+
   const MilModelConfig& config() const { return config_; }
   const MilModelLayout& layout() const { return layout_; }
 
@@ -98,6 +111,7 @@ class MilModelImpl : public torch::nn::Module {
   MilModelConfig config_;
   MilModelLayout layout_;
   std::vector<ScaleModules> scales_;
+  vision::Fpn fpn_{nullptr};
   AttentionPooling scale_aggregator_{nullptr};
   ClassifierHead classifier_{nullptr};
 };

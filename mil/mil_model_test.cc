@@ -67,7 +67,8 @@ class InstanceParityTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(InstanceParityTest, MilPartMatchesReferenceOnInstanceSets) {
   const std::string name = GetParam();
-  const MilModelConfig config = name == "inst_abmil" ? AbMilConfig() : SetTransConfig();
+  MilModelConfig config = name == "inst_abmil" ? AbMilConfig() : SetTransConfig();
+  config.set_fpn(false);
   MVL_ASSERT_OK_AND_ASSIGN(MilModel model, BuildMilModel(config, Patch512()));
   EXPECT_EQ(KeysWithShapes(*model), ReadKeyFile("mil/testdata/models/" + name + "_keys.txt"));
   SinFill(*model);
@@ -115,18 +116,90 @@ TEST(MilModelTest, FlattenOrderIsPatchRowColumnAndUnflattenInvertsIt) {
   EXPECT_TRUE(at::equal(back, map.select(1, 0).view({b, n, h, w})));
 }
 
-TEST(MilModelTest, ParameterCountsOfTheMilPartMatchTheReferenceArithmetic) {
-  // FPN-AbMIL 1,763,592 minus the FPN's 1,301,504 parameters.
+TEST(MilModelTest, ParameterCountsMatchTheReference) {
+  // fpn_mil.md §3.5: FPN-AbMIL 1,763,592, FPN-SetTrans 5,378,181, of which
+  // the FPN holds 1,301,504.
   MVL_ASSERT_OK_AND_ASSIGN(MilModel abmil, BuildMilModel(AbMilConfig(), Patch512()));
-  EXPECT_EQ(testing::ParameterCount(*abmil), 1763592 - 1301504);
+  EXPECT_EQ(testing::ParameterCount(*abmil), 1763592);
   MVL_ASSERT_OK_AND_ASSIGN(MilModel settrans, BuildMilModel(SetTransConfig(), Patch512()));
-  EXPECT_EQ(testing::ParameterCount(*settrans), 5378181 - 1301504);
+  EXPECT_EQ(testing::ParameterCount(*settrans), 5378181);
+  MilModelConfig no_fpn = AbMilConfig();
+  no_fpn.set_fpn(false);
+  MVL_ASSERT_OK_AND_ASSIGN(MilModel mil_part, BuildMilModel(no_fpn, Patch512()));
+  EXPECT_EQ(testing::ParameterCount(*mil_part), 1763592 - 1301504);
+  EXPECT_THROW(mil_part->Forward({Inp({1, 6, 120, 32, 32}), Inp({1, 6, 352, 16, 16})}),
+               c10::Error);
 }
+
+// The whole model (FPN + MIL) of each reference configuration on the
+// offline features C4 = inp(2,6,120,32,32), C5 = 0.7·inp(2,6,352,16,16).
+MilModelConfig WholeModelConfig(const std::string& name) {
+  MilModelConfig config =
+      name.rfind("settrans", 0) == 0 ? SetTransConfig() : AbMilConfig();
+  if (name == "abmil_concat") {
+    config.mutable_scale_aggregator()->set_type(ScaleAggregatorConfig::CONCATENATION);
+  } else if (name == "abmil_meanp") {
+    config.mutable_scale_aggregator()->set_type(ScaleAggregatorConfig::MEAN_PROBABILITY);
+  } else if (name == "settrans_maxp") {
+    config.mutable_scale_aggregator()->set_type(ScaleAggregatorConfig::MAX_PROBABILITY);
+  } else if (name == "plain_nodeep") {
+    config.mutable_pooling()->mutable_attention()->set_gated(false);
+    config.set_deep_supervision(false);
+  } else if (name == "sab_mean_small") {
+    config.mutable_encoder()->mutable_set_transformer()->set_block(SetEncoderConfig::SAB);
+    config.mutable_encoder()->mutable_set_transformer()->set_num_heads(2);
+    config.mutable_pooling()->mutable_mean();
+    config.mutable_scale_aggregator()->set_type(ScaleAggregatorConfig::CONCATENATION);
+    config.set_fpn_dim(32);
+    config.set_embed_dim(16);
+    config.add_backbone_channels(12);
+    config.add_backbone_channels(20);
+  }
+  return config;
+}
+
+class WholeModelParityTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(WholeModelParityTest, MatchesReferenceOnOfflineFeatures) {
+  const std::string name = GetParam();
+  MVL_ASSERT_OK_AND_ASSIGN(MilModel model, BuildMilModel(WholeModelConfig(name), Patch512()));
+  EXPECT_EQ(KeysWithShapes(*model), ReadKeyFile("mil/testdata/models/" + name + "_keys.txt"));
+  EXPECT_EQ(testing::ParameterCount(*model), Golden("models", name + "_count").item<int64_t>());
+  SinFill(*model);
+  model->eval();
+  at::NoGradGuard no_grad;
+  const bool small = name == "sab_mean_small";
+  const at::Tensor c4 = small ? Inp({2, 3, 12, 4, 4}) : Inp({2, 6, 120, 32, 32});
+  const at::Tensor c5 = (small ? Inp({2, 3, 20, 2, 2}) : Inp({2, 6, 352, 16, 16})) * 0.7;
+  MilOutput out = model->Forward({c4, c5});
+  ExpectClose(out.probabilities, Golden("models", name + "_prob"), "probabilities");
+  ExpectClose(out.scale_weights, Golden("models", name + "_weights"), "scale weights");
+  const bool fused = name != "abmil_meanp" && name != "settrans_maxp";
+  EXPECT_EQ(out.logits.defined(), fused);
+  if (fused) ExpectClose(out.logits, Golden("models", name + "_logits"), "logits");
+  EXPECT_EQ(out.side_logits.size(), name == "plain_nodeep" ? 0u : 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string s = std::to_string(model->layout().scales[i]);
+    ExpectClose(out.bag_embeddings[i], Golden("models", name + "_embed_" + s), "embed " + s);
+    if (i < out.side_logits.size()) {
+      ExpectClose(out.side_logits[i], Golden("models", name + "_side_" + s), "side " + s);
+    }
+    if (name == "abmil" || name == "settrans" || name == "abmil_concat") {
+      ExpectClose(out.instance_attention[i], Golden("models", name + "_attention_" + s),
+                  "attention " + s);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, WholeModelParityTest,
+                         ::testing::Values("abmil", "settrans", "abmil_concat", "abmil_meanp",
+                                           "settrans_maxp", "plain_nodeep", "sab_mean_small"));
 
 TEST(MilModelTest, MeanAndMaxProbabilityAggregatorsHaveNoFusedHead) {
   MilModelConfig config = AbMilConfig();
   config.mutable_scale_aggregator()->set_type(ScaleAggregatorConfig::MAX_PROBABILITY);
   config.set_deep_supervision(false);  // side heads exist anyway
+  config.set_fpn(false);
   config.set_fpn_dim(8);
   config.set_embed_dim(8);
   config.mutable_pooling()->mutable_attention()->set_hidden_dim(4);
@@ -149,6 +222,7 @@ TEST(MilModelTest, MeanAndMaxProbabilityAggregatorsHaveNoFusedHead) {
 TEST(MilModelTest, MeanAndMaxPoolingGiveNoAttention) {
   MilModelConfig config = AbMilConfig();
   config.mutable_pooling()->mutable_max();
+  config.set_fpn(false);
   config.set_fpn_dim(8);
   config.set_embed_dim(8);
   MVL_ASSERT_OK_AND_ASSIGN(MilModel model, BuildMilModel(config, Patch512()));
@@ -194,6 +268,7 @@ TEST(MilModelTest, RejectsInconsistentConfigs) {
 
 TEST(MilModelTest, ForwardRejectsWrongShapesWithAnError) {
   MilModelConfig config = AbMilConfig();
+  config.set_fpn(false);
   config.set_fpn_dim(8);
   config.set_embed_dim(8);
   MVL_ASSERT_OK_AND_ASSIGN(MilModel model, BuildMilModel(config, Patch512()));
