@@ -11,21 +11,13 @@
 namespace mammovl::mil {
 namespace {
 
+using testing::ExpectClose;
 using testing::Golden;
 using testing::Inp;
 using testing::KeysWithShapes;
 using testing::ReadKeyFile;
 using testing::SinFill;
 
-constexpr double kTol = 1e-5;
-
-void ExpectClose(const at::Tensor& actual, const at::Tensor& expected,
-                 const std::string& what) {
-  ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
-  EXPECT_TRUE(at::allclose(actual.to(at::kFloat), expected.to(at::kFloat), kTol, kTol))
-      << what << ": max abs diff "
-      << (actual.to(at::kDouble) - expected.to(at::kDouble)).abs().max().item<double>();
-}
 
 template <typename M>
 void Prepare(M& module, const std::string& keys) {

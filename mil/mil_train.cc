@@ -332,8 +332,10 @@ absl::StatusOr<std::vector<ImageFeatures>> ExtractAllFeatures(
         all[i] = *std::move(cached);
         have = true;
       } else {
-        LOG(WARNING) << "re-extracting " << path << ": "
-                     << (cached.ok() ? "wrong number of maps" : cached.status().ToString());
+        // The path names the patient; the image id is enough here.
+        LOG(WARNING) << "re-extracting the features of image " << images[i].id << ": "
+                     << (cached.ok() ? "wrong number of maps"
+                                     : absl::StatusCodeToString(cached.status().code()));
       }
     }
     if (!have) {

@@ -81,4 +81,13 @@ int64_t ParameterCount(const torch::nn::Module& module) {
   return n;
 }
 
+void ExpectClose(const at::Tensor& actual, const at::Tensor& expected,
+                 const std::string& what) {
+  constexpr double kTol = 1e-5;
+  ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
+  EXPECT_TRUE(at::allclose(actual.to(at::kFloat), expected.to(at::kFloat), kTol, kTol))
+      << what << ": max abs diff "
+      << (actual.to(at::kDouble) - expected.to(at::kDouble)).abs().max().item<double>();
+}
+
 }  // namespace mammovl::mil::testing

@@ -33,6 +33,11 @@ at::Tensor Golden(const std::string& group, const std::string& name);
 
 int64_t ParameterCount(const torch::nn::Module& module);
 
+// Expects equal shapes and values within 1e-5 (absolute and relative),
+// naming `what` and the largest difference otherwise.
+void ExpectClose(const at::Tensor& actual, const at::Tensor& expected,
+                 const std::string& what);
+
 }  // namespace mammovl::mil::testing
 
 #endif  // MAMMOVL_MIL_TESTING_MODULE_FIXTURES_H_
