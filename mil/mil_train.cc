@@ -11,6 +11,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -499,8 +500,72 @@ std::string BestModelPath(const MilPipelineConfig& config) {
   return JoinPath(config.output_dir(), "best_model.safetensors");
 }
 
+// Per-channel mean and standard deviation of each map.
+struct FeatureStats {
+  std::vector<at::Tensor> mean, std;  // [C_l] per level
+};
+
+std::string StatsPath(const MilPipelineConfig& config) {
+  return JoinPath(config.output_dir(), "feature_stats.safetensors");
+}
+
+FeatureStats ComputeStats(const std::vector<ImageFeatures>& features,
+                          const std::vector<int>& indices) {
+  FeatureStats stats;
+  const size_t levels = features[indices[0]].maps.size();
+  for (size_t l = 0; l < levels; ++l) {
+    at::Tensor sum, sq;
+    double count = 0;
+    for (int i : indices) {
+      const at::Tensor m = features[i].maps[l].to(at::kDouble);
+      const at::Tensor s1 = m.sum({0, 2, 3}), s2 = (m * m).sum({0, 2, 3});
+      sum = sum.defined() ? sum + s1 : s1;
+      sq = sq.defined() ? sq + s2 : s2;
+      count += static_cast<double>(m.numel() / m.size(1));
+    }
+    const at::Tensor mean = sum / count;
+    const at::Tensor var = (sq / count - mean * mean).clamp_min(0);
+    stats.mean.push_back(mean.to(at::kFloat));
+    stats.std.push_back(var.sqrt().clamp_min(1e-6).to(at::kFloat));
+  }
+  return stats;
+}
+
+void Standardize(ImageFeatures& f, const FeatureStats& stats) {
+  for (size_t l = 0; l < f.maps.size() && l < stats.mean.size(); ++l) {
+    const int64_t c = stats.mean[l].numel();
+    f.maps[l] = ((f.maps[l] - stats.mean[l].view({1, c, 1, 1})) / stats.std[l].view({1, c, 1, 1}))
+                    .contiguous();
+  }
+}
+
+absl::Status WriteStats(const std::string& path, const FeatureStats& stats) {
+  core::StateDict state;
+  for (size_t l = 0; l < stats.mean.size(); ++l) {
+    state.emplace_back(absl::StrCat("mean_", l), stats.mean[l]);
+    state.emplace_back(absl::StrCat("std_", l), stats.std[l]);
+  }
+  return core::WriteStateDict(path, state);
+}
+
+absl::StatusOr<FeatureStats> ReadStats(const std::string& path, size_t levels) {
+  MVL_ASSIGN_OR_RETURN(core::StateDict state, core::LoadStateDict(path));
+  std::map<std::string, at::Tensor> by_name(state.begin(), state.end());
+  FeatureStats stats;
+  for (size_t l = 0; l < levels; ++l) {
+    auto m = by_name.find(absl::StrCat("mean_", l)), s = by_name.find(absl::StrCat("std_", l));
+    if (m == by_name.end() || s == by_name.end() || m->second.numel() != s->second.numel()) {
+      return absl::DataLossError(absl::StrCat(path, ": no mean_", l, "/std_", l));
+    }
+    stats.mean.push_back(m->second.to(at::kFloat));
+    stats.std.push_back(s->second.to(at::kFloat));
+  }
+  return stats;
+}
+
 absl::Status RoiEval(const MilPipelineConfig& config, MilModel& model,
-                     const std::vector<MilImage>& images, MilRunResult& result) {
+                     const std::vector<MilImage>& images, const FeatureStats* stats,
+                     MilRunResult& result) {
   const RoiEvalConfig& roi = config.roi_eval();
   if (config.model().pooling().has_mean() || config.model().pooling().has_max()) {
     return absl::FailedPreconditionError("roi_eval needs attention pooling (mean/max give none)");
@@ -530,6 +595,7 @@ absl::Status RoiEval(const MilPipelineConfig& config, MilModel& model,
     const MilImage& image = images[chosen[k]];
     MVL_ASSIGN_OR_RETURN(at::Tensor grey, ReadGreyImage(image.path));
     MVL_ASSIGN_OR_RETURN(ImageFeatures f, extractor->Extract(grey, patching));
+    if (stats != nullptr) Standardize(f, *stats);
     MilOutput out;
     MVL_RETURN_IF_ERROR(core::RunTorch("roi_eval forward", [&]() -> absl::Status {
       at::NoGradGuard no_grad;
@@ -621,10 +687,15 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
     return result;
   }
   MVL_ASSIGN_OR_RETURN(MilModel model, BuildMilModel(config.model(), config.patching()));
+  const size_t levels = BackboneChannelsOf(config.model()).size();
+  std::optional<FeatureStats> stats;
+  if (config.features().standardize() && mode != "train") {
+    MVL_ASSIGN_OR_RETURN(stats, ReadStats(StatsPath(config), levels));
+  }
   if (mode == "roi_eval") {
     MVL_ASSIGN_OR_RETURN(core::StateDict best, core::LoadStateDict(BestModelPath(config)));
     MVL_RETURN_IF_ERROR(LoadModelState(model, best, BestModelPath(config)));
-    MVL_RETURN_IF_ERROR(RoiEval(config, model, images, result));
+    MVL_RETURN_IF_ERROR(RoiEval(config, model, images, stats ? &*stats : nullptr, result));
     return result;
   }
   if (config.features().num_shards() != 1) {
@@ -655,6 +726,16 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
   result.test_images = static_cast<int64_t>(test_idx.size());
   LOG(INFO) << "images: train " << train_idx.size() << ", valid " << valid_idx.size()
             << ", test " << test_idx.size();
+  if (config.features().standardize()) {
+    if (mode == "train") {
+      if (train_idx.empty()) return absl::FailedPreconditionError("no training images");
+      stats = ComputeStats(features, train_idx);
+      MVL_RETURN_IF_ERROR(WriteStats(StatsPath(config), *stats));
+    }
+    for (ImageFeatures& f : features) {
+      if (!f.maps.empty()) Standardize(f, *stats);
+    }
+  }
 
   if (mode == "train") {
     if (static_cast<int>(train_idx.size()) < t.batch_size()) {
@@ -792,7 +873,7 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
   MVL_RETURN_IF_ERROR(core::WriteFileAtomically(
       JoinPath(config.output_dir(), "results_summary.csv"), MetricsCsv(summary)));
   if (mode == "train" && config.roi_eval().after_training()) {
-    const absl::Status roi = RoiEval(config, model, images, result);
+    const absl::Status roi = RoiEval(config, model, images, stats ? &*stats : nullptr, result);
     if (absl::IsFailedPrecondition(roi)) {
       LOG(WARNING) << "no lesion detection: " << roi.message();
     } else if (!roi.ok()) {

@@ -56,6 +56,7 @@ MilPipelineConfig TinyConfig(const std::string& out) {
   resnet->set_base_width(8);
   for (int i = 0; i < 4; ++i) resnet->add_stage_blocks(1);
   config.mutable_features()->mutable_backbone()->set_channels_last(false);
+  config.mutable_features()->set_standardize(true);
   MilModelConfig* model = config.mutable_model();
   for (int s : {16, 32, 64}) model->add_scales(s);
   model->add_backbone_channels(32);
@@ -178,7 +179,8 @@ TEST(MilTrainTest, TrainsSelectsEvaluatesAndDetectsOnTheTinyCorpus) {
   EXPECT_GT(trained.valid_images, 0);
   EXPECT_GT(trained.test_images, 0);
   EXPECT_EQ(trained.train_images + trained.valid_images + trained.test_images, 32);
-  for (const std::string file : {"best_model.safetensors", "results_summary.csv",
+  for (const std::string file : {"best_model.safetensors", "feature_stats.safetensors",
+                                 "results_summary.csv",
                                  "predictions_test.csv", "train/config.pbtxt"}) {
     EXPECT_TRUE(core::PathExists(out + "/" + file)) << file;
   }
