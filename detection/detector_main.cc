@@ -10,7 +10,7 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
-#include "absl/strings/match.h"
+#include "core/cli_flags.h"
 #include "core/proto_config.h"
 #include "detection/detector_config.pb.h"
 #include "detection/detector_runner.h"
@@ -19,16 +19,7 @@ DEFINE_string(config, "", "DetectorPipelineConfig text proto (required).");
 DEFINE_string(set, "", "Override such as 'train.max_steps: 100' (repeatable).");
 
 int main(int argc, char** argv) {
-  // gflags keeps only the last value of a repeated flag: collect --set first.
-  std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (absl::StartsWith(arg, "--set=")) {
-      overrides.push_back(arg.substr(6));
-    } else if (arg == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[i + 1]);
-    }
-  }
+  const std::vector<std::string> overrides = mammovl::core::SetOverrides(argc, argv);
   gflags::SetUsageMessage("Trains and evaluates a RetinaNet detector.");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/proto_config.h"
-#include "eval/cli_flags.h"
+#include "core/cli_flags.h"
 #include "eval/eval_report.h"
 #include "eval/pipeline_config.pb.h"
 #include "eval/zs_eval.h"
@@ -22,7 +22,7 @@ DEFINE_string(set, "", "Override such as 'out_dir: \"/tmp/x\"' (repeatable).");
 DEFINE_string(predict, "", "Image or DICOM file: print its per-label probabilities");
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> overrides = mammovl::eval::SetOverrides(argc, argv);
+  const std::vector<std::string> overrides = mammovl::core::SetOverrides(argc, argv);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

@@ -9,7 +9,7 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
-#include "absl/strings/match.h"
+#include "core/cli_flags.h"
 #include "core/proto_config.h"
 #include "mil/mil_pipeline.pb.h"
 #include "mil/mil_train.h"
@@ -19,16 +19,7 @@ DEFINE_string(set, "", "Override such as 'training { epochs: 5 }' (repeatable)."
 DEFINE_string(mode, "train", "train, evaluate, extract_features or roi_eval.");
 
 int main(int argc, char** argv) {
-  // gflags keeps only the last value of a repeated flag: collect --set first.
-  std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (absl::StartsWith(arg, "--set=")) {
-      overrides.push_back(arg.substr(6));
-    } else if (arg == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[i + 1]);
-    }
-  }
+  const std::vector<std::string> overrides = mammovl::core::SetOverrides(argc, argv);
   gflags::SetUsageMessage("Trains and evaluates multi-scale attention MIL (FPN-MIL).");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);

@@ -14,7 +14,7 @@
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 
-#include "absl/strings/match.h"
+#include "core/cli_flags.h"
 #include "core/proto_config.h"
 #include "data/synth/synth.h"
 #include "data/synth/synth_config.pb.h"
@@ -24,16 +24,7 @@ DEFINE_string(set, "", "Override such as 'num_patients: 40' (repeatable).");
 DEFINE_string(out_dir, "", "Folder to write the corpus into (created if missing).");
 
 int main(int argc, char** argv) {
-  // gflags keeps only the last value of a repeated flag: collect --set first.
-  std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (absl::StartsWith(arg, "--set=")) {
-      overrides.push_back(arg.substr(6));
-    } else if (arg == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[i + 1]);
-    }
-  }
+  const std::vector<std::string> overrides = mammovl::core::SetOverrides(argc, argv);
   gflags::SetUsageMessage("Writes a synthetic mammography corpus.");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
+#include "core/cli_flags.h"
 #include "core/proto_config.h"
 #include "train/experiment.pb.h"
 #include "train/pretrain.h"
@@ -27,16 +27,7 @@ DEFINE_bool(resume, false,
 
 
 int main(int argc, char** argv) {
-  // gflags keeps only the last value of a repeated flag: collect --set first.
-  std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (absl::StartsWith(arg, "--set=")) {
-      overrides.push_back(arg.substr(6));
-    } else if (arg == "--set" && i + 1 < argc) {
-      overrides.push_back(argv[i + 1]);
-    }
-  }
+  const std::vector<std::string> overrides = mammovl::core::SetOverrides(argc, argv);
   gflags::SetUsageMessage(
       "pretrain_main --config=FILE [--set='field: value']... [--resume]");
   gflags::ParseCommandLineFlags(&argc, &argv, true);

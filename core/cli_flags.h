@@ -1,11 +1,11 @@
-// Command-line helpers shared by the evaluation binaries.
-#ifndef MAMMOVL_EVAL_CLI_FLAGS_H_
-#define MAMMOVL_EVAL_CLI_FLAGS_H_
+// Command-line helpers shared by the binaries (*_main).
+#ifndef MAMMOVL_CORE_CLI_FLAGS_H_
+#define MAMMOVL_CORE_CLI_FLAGS_H_
 
 #include <string>
 #include <vector>
 
-namespace mammovl::eval {
+namespace mammovl::core {
 
 // Returns the values of every `--set=X` / `--set X` in argv, in order
 // (gflags keeps only the last value of a repeated flag).
@@ -22,6 +22,6 @@ inline std::vector<std::string> SetOverrides(int argc, char** argv) {
   return overrides;
 }
 
-}  // namespace mammovl::eval
+}  // namespace mammovl::core
 
-#endif  // MAMMOVL_EVAL_CLI_FLAGS_H_
+#endif  // MAMMOVL_CORE_CLI_FLAGS_H_
