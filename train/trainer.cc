@@ -446,6 +446,11 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
       }
     }
 
+    if (options_.after_backward) {
+      MVL_RETURN_IF_ERROR(core::RunTorch(
+          absl::StrCat("after backward of step ", step),
+          [&] { options_.after_backward(step); }));
+    }
     MVL_RETURN_IF_ERROR(
         AllReduceGradients(*comm_, trainable_tensors_, bucket_bytes));
     // Loss, non-finite flag, samples and metrics summed over ranks in one go.

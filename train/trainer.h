@@ -122,8 +122,12 @@ struct TrainerOptions {
   std::function<absl::Status(const MetricsSeries& series,
                              const std::string& run_dir)>
       on_finish;
+  // Called with the 0-based step after the backward pass of its last
+  // micro-batch, before gradients are averaged over ranks and applied
+  // (optional; e.g. `Loss::AfterBackward`, which may drop gradients).
+  std::function<void(int64_t step)> after_backward;
   // Called after every optimiser step with the number of completed steps
-  // (optional; progress files, tests).
+  // (optional; progress files, tests, `Loss::AfterOptimizerStep`).
   std::function<void(int64_t completed_steps)> after_step;
   // Passed to CheckpointOptions::on_stage (tests crash a save half-way).
   std::function<void(absl::string_view stage)> checkpoint_stage_hook;

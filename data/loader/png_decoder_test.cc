@@ -1,0 +1,61 @@
+#include "data/loader/png_decoder.h"
+
+#include <string>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "core/file_io.h"
+#include "core/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace mammovl::data {
+namespace {
+
+using ::mammovl::core::StatusIs;
+using ::testing::HasSubstr;
+
+std::string Bytes(const std::string& name) {
+  absl::StatusOr<std::string> b = core::ReadFileToString("data/loader/testdata/" + name);
+  EXPECT_TRUE(b.ok()) << b.status();
+  return *b;
+}
+
+cv::Mat OpenCv(const std::string& bytes) {
+  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
+  return cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+}
+
+TEST(PngDecoderTest, EqualsOpenCvOnEveryFilterAndDepth) {
+  for (const char* name : {"filters_8bit.png", "filters_16bit.png", "opencv_8bit.png", "opencv_16bit.png"}) {
+    const std::string bytes = Bytes(name);
+    MVL_ASSERT_OK_AND_ASSIGN(const cv::Mat ours, DecodeGrayPng(bytes, name));
+    const cv::Mat ref = OpenCv(bytes);
+    ASSERT_EQ(ours.type(), ref.type()) << name;
+    ASSERT_EQ(ours.size(), ref.size()) << name;
+    EXPECT_EQ(cv::norm(ours, ref, cv::NORM_INF), 0) << name;
+  }
+}
+
+TEST(PngDecoderTest, LeavesOtherFormsToTheCaller) {
+  EXPECT_THAT(DecodeGrayPng(Bytes("opencv_rgb.png"), "rgb"), StatusIs(absl::StatusCode::kUnimplemented));
+}
+
+TEST(PngDecoderTest, CorruptFilesAreDataLossNamingTheSource) {
+  const std::string good = Bytes("filters_8bit.png");
+  EXPECT_THAT(DecodeGrayPng("not a png", "x.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("x.png")));
+  EXPECT_THAT(DecodeGrayPng(good.substr(0, good.size() / 2), "half.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("half.png")));
+  std::string flipped = good;
+  flipped[flipped.size() - 30] ^= 0x40;  // inside the last IDAT chunk
+  EXPECT_THAT(DecodeGrayPng(flipped, "f.png"), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("CRC")));
+  // Every truncation is an error, never a crash or a partial image.
+  for (size_t n = 0; n < good.size(); n += 7) {
+    EXPECT_FALSE(DecodeGrayPng(good.substr(0, n), "t.png").ok()) << n;
+  }
+}
+
+}  // namespace
+}  // namespace mammovl::data
