@@ -4,10 +4,10 @@
 #ifndef MAMMOVL_VISION_BACKBONE_H_
 #define MAMMOVL_VISION_BACKBONE_H_
 
+#include <torch/nn/module.h>
+
 #include <cstdint>
 #include <vector>
-
-#include <torch/nn/module.h>
 
 namespace mammovl::vision {
 

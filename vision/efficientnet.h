@@ -10,13 +10,13 @@
 #ifndef MAMMOVL_VISION_EFFICIENTNET_H_
 #define MAMMOVL_VISION_EFFICIENTNET_H_
 
-#include <cstdint>
-#include <vector>
-
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "vision/backbone.h"
@@ -41,15 +41,16 @@ struct MBConvSpec {
   int64_t expand_ratio = 1;
   int64_t kernel = 3;
   int64_t stride = 1;
-  int64_t squeeze_filters = 1;   // max(1, int(input_filters · 0.25))
-  bool residual = false;         // stride 1, in == out, not a stage's first block
+  int64_t squeeze_filters = 1;  // max(1, int(input_filters · 0.25))
+  bool residual = false;  // stride 1, in == out, not a stage's first block
   double drop_connect_rate = 0;  // 0.2 · index / num_blocks
   bool dynamic_padding = false;  // pads from the real input (Padding DYNAMIC)
   Padding2d depthwise_padding;   // static pads of the depthwise conv
 };
 
 // Returns every block's spec for a resolved config, in `_blocks` order.
-std::vector<MBConvSpec> EfficientNetBlockSpecs(const EfficientNetConfig& resolved);
+std::vector<MBConvSpec> EfficientNetBlockSpecs(
+    const EfficientNetConfig& resolved);
 
 // Mobile inverted bottleneck with squeeze-excitation.
 class MBConvBlockImpl : public torch::nn::Module {

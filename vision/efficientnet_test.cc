@@ -1,11 +1,11 @@
 #include "vision/efficientnet.h"
 
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include "core/npy_tensor.h"
 #include "core/state_dict.h"
@@ -21,23 +21,21 @@ namespace {
 
 using ::mammovl::core::StatusIs;
 using ::testing::HasSubstr;
-using ::mammovl::core::ReadNpyTensor;
 using testing::TensorsClose;
 using testing::TestData;
+using testing::TestTensor;
 
-EfficientNetConfig ParseConfig(const std::string& text) {
-  EfficientNetConfig config;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
-  return config;
-}
+const auto ParseConfig = &testing::ParseTextProto<EfficientNetConfig>;
 
 // The reduced network of the fixtures: width 0.15, depth 0.5.
 // `extra` is merged over it (later fields win).
 EfficientNetConfig SmallConfig(int nominal, const std::string& extra = "") {
   EfficientNetConfig config = ParseConfig(
       "width_coefficient: 0.15 depth_coefficient: 0.5 dropout_rate: 0.3 "
-      "nominal_image_size: " + std::to_string(nominal));
-  EXPECT_TRUE(google::protobuf::TextFormat::MergeFromString(extra, &config)) << extra;
+      "nominal_image_size: " +
+      std::to_string(nominal));
+  EXPECT_TRUE(google::protobuf::TextFormat::MergeFromString(extra, &config))
+      << extra;
   return config;
 }
 
@@ -45,7 +43,8 @@ EfficientNet LoadSmall(const EfficientNetConfig& config, bool channels_last,
                        std::vector<std::string> ignore = {}) {
   EXPECT_THAT(ValidateEfficientNetConfig(config), core::IsOk());
   EfficientNet net(config, channels_last);
-  auto tensors = core::LoadStateDict(TestData("checkpoints/mammoclip_b2s.tar"), "image_encoder.");
+  auto tensors = core::LoadStateDict(TestData("checkpoints/mammoclip_b2s.tar"),
+                                     "image_encoder.");
   EXPECT_THAT(tensors, core::IsOk());
   WeightLoadOptions options;
   options.ignore_unexpected = std::move(ignore);
@@ -54,31 +53,32 @@ EfficientNet LoadSmall(const EfficientNetConfig& config, bool channels_last,
   return net;
 }
 
-at::Tensor Expected(const std::string& case_name, const std::string& field) {
-  auto t = ReadNpyTensor(TestData("efficientnet/" + case_name + "." + field + ".npy"));
-  EXPECT_THAT(t, core::IsOk()) << case_name << "." << field;
-  return t.ok() ? *t : at::Tensor();
-}
-
 // Compares every output the generator saved for `case_name`.
 void ExpectMatchesCase(EfficientNet& net, const std::string& case_name,
                        const std::string& input_name, size_t num_maps) {
-  auto input = ReadNpyTensor(TestData("efficientnet/input_" + input_name + ".npy"));
-  ASSERT_THAT(input, core::IsOk());
+  const at::Tensor input = TestTensor("efficientnet/input_" + input_name);
+  ASSERT_TRUE(input.defined());
   for (bool fused : {true, false}) {
-    SCOPED_TRACE(fused ? "fused inference path" : "reference path (grad mode on)");
+    SCOPED_TRACE(fused ? "fused inference path"
+                       : "reference path (grad mode on)");
     BackboneOutput out;
     if (fused) {
       c10::InferenceMode guard;
-      out = net->Forward(*input);
+      out = net->Forward(input);
     } else {
-      out = net->Forward(*input);
+      out = net->Forward(input);
     }
-    EXPECT_TRUE(TensorsClose(out.pooled, Expected(case_name, "pooled"))) << "pooled";
-    EXPECT_TRUE(TensorsClose(out.head_map, Expected(case_name, "head_map"))) << "head_map";
+    EXPECT_TRUE(TensorsClose(
+        out.pooled, TestTensor("efficientnet/" + case_name + ".pooled")))
+        << "pooled";
+    EXPECT_TRUE(TensorsClose(
+        out.head_map, TestTensor("efficientnet/" + case_name + ".head_map")))
+        << "head_map";
     ASSERT_EQ(out.maps.size(), num_maps);
     for (size_t i = 0; i < num_maps; ++i) {
-      EXPECT_TRUE(TensorsClose(out.maps[i], Expected(case_name, "map" + std::to_string(i))))
+      EXPECT_TRUE(TensorsClose(
+          out.maps[i],
+          TestTensor("efficientnet/" + case_name + ".map" + std::to_string(i))))
           << "map" << i;
     }
   }
@@ -103,54 +103,65 @@ TEST(EfficientNetTest, MammoClipB5PaddingMatchesReference) {
 }
 
 TEST(EfficientNetTest, DetectorGlobalPaddingWithTapsMatchesReference) {
-  EfficientNet net =
-      LoadSmall(SmallConfig(260, "padding: STATIC_GLOBAL tap_blocks: 2 tap_blocks: 6 tap_blocks: 9"),
-                true);
+  EfficientNet net = LoadSmall(
+      SmallConfig(
+          260,
+          "padding: STATIC_GLOBAL tap_blocks: 2 tap_blocks: 6 tap_blocks: 9"),
+      true);
   EXPECT_EQ(net->map_channels(), (std::vector<int64_t>{8, 16, 48}));
   ExpectMatchesCase(net, "global_mammo", "mammo", 3);
 }
 
 TEST(EfficientNetTest, HeadlessDynamicPaddingMatchesReference) {
   // FPN-MIL's copy has no head: the checkpoint's head tensors are ignored.
-  EfficientNet net = LoadSmall(SmallConfig(260, "padding: DYNAMIC include_head: false"), true,
-                               {"_conv_head.", "_bn1."});
+  EfficientNet net =
+      LoadSmall(SmallConfig(260, "padding: DYNAMIC include_head: false"), true,
+                {"_conv_head.", "_bn1."});
   EXPECT_EQ(net->feature_dim(), 48);
   ExpectMatchesCase(net, "dynamic_mammo", "mammo", 7);
 }
 
 TEST(EfficientNetTest, TrainingStepMatchesReference) {
-  // Batch statistics, no dropout/drop-connect: deterministic forward and backward.
-  EfficientNet net = LoadSmall(SmallConfig(260, "dropout_rate: 0 drop_connect_rate: 0"), true);
+  // Batch statistics, no dropout/drop-connect: deterministic forward and
+  // backward.
+  EfficientNet net =
+      LoadSmall(SmallConfig(260, "dropout_rate: 0 drop_connect_rate: 0"), true);
   net->train();
-  auto input = ReadNpyTensor(TestData("efficientnet/input_batch.npy"));
-  ASSERT_THAT(input, core::IsOk());
-  at::Tensor x = input->clone().requires_grad_(true);
+  const at::Tensor input = TestTensor("efficientnet/input_batch");
+  ASSERT_TRUE(input.defined());
+  at::Tensor x = input.clone().requires_grad_(true);
   BackboneOutput out = net->Forward(x);
   out.pooled.sum().backward();
-  EXPECT_TRUE(TensorsClose(out.pooled, Expected("train", "pooled")));
-  EXPECT_TRUE(TensorsClose(x.grad(), Expected("train", "grad_input"), 1e-4));
+  EXPECT_TRUE(
+      TensorsClose(out.pooled, TestTensor("efficientnet/train.pooled")));
+  EXPECT_TRUE(TensorsClose(x.grad(),
+                           TestTensor("efficientnet/train.grad_input"), 1e-4));
   NamedTensors state = ModuleStateDict(*net);
   for (const auto& [key, t] : state) {
     if (key == "_bn0.running_mean") {
-      EXPECT_TRUE(TensorsClose(t, Expected("train", "running_mean")));
+      EXPECT_TRUE(
+          TensorsClose(t, TestTensor("efficientnet/train.running_mean")));
     }
   }
   for (const auto& item : net->named_parameters()) {
     if (item.key() == "_conv_stem.weight") {
-      EXPECT_TRUE(TensorsClose(item.value().grad(), Expected("train", "grad_stem"), 1e-4));
+      EXPECT_TRUE(TensorsClose(item.value().grad(),
+                               TestTensor("efficientnet/train.grad_stem"),
+                               1e-4));
     }
   }
 }
 
 TEST(EfficientNetTest, TrainingModeAppliesDropConnectAndDropout) {
   EfficientNet net = LoadSmall(SmallConfig(260, "dropout_rate: 0.5"), true);
-  auto input = ReadNpyTensor(TestData("efficientnet/input_batch.npy"));
-  ASSERT_THAT(input, core::IsOk());
+  const at::Tensor input = TestTensor("efficientnet/input_batch");
+  ASSERT_TRUE(input.defined());
   net->train();
   at::manual_seed(0);
-  at::Tensor a = net->Forward(*input).pooled;
-  at::Tensor b = net->Forward(*input).pooled;
-  EXPECT_FALSE(at::allclose(a, b)) << "dropout should make two training passes differ";
+  at::Tensor a = net->Forward(input).pooled;
+  at::Tensor b = net->Forward(input).pooled;
+  EXPECT_FALSE(at::allclose(a, b))
+      << "dropout should make two training passes differ";
   // Dropout zeroes about half of the pooled features.
   const double zero_fraction = (a == 0).to(at::kFloat).mean().item<double>();
   EXPECT_GT(zero_fraction, 0.2);
@@ -161,7 +172,8 @@ TEST(EfficientNetTest, TrainingModeAppliesDropConnectAndDropout) {
 TEST(EfficientNetTest, StaticPaddingTableOfMammoClipB2AndB5) {
   struct Expect {
     EfficientNetConfig::Variant variant;
-    std::vector<std::pair<int64_t, int64_t>> pads;  // stages 2, 3, 4, 6 first blocks
+    std::vector<std::pair<int64_t, int64_t>>
+        pads;  // stages 2, 3, 4, 6 first blocks
   };
   const std::vector<Expect> table = {
       {EfficientNetConfig::B2, {{0, 1}, {2, 2}, {1, 1}, {2, 2}}},
@@ -189,9 +201,11 @@ TEST(EfficientNetTest, StaticPaddingTableOfMammoClipB2AndB5) {
   EfficientNetConfig config;
   config.set_variant(EfficientNetConfig::B2);
   config.set_padding(EfficientNetConfig::STATIC_GLOBAL);
-  for (const MBConvSpec& s : EfficientNetBlockSpecs(ResolveEfficientNetConfig(config))) {
+  for (const MBConvSpec& s :
+       EfficientNetBlockSpecs(ResolveEfficientNetConfig(config))) {
     if (s.stride != 2) continue;
-    EXPECT_EQ(s.depthwise_padding, s.kernel == 3 ? (Padding2d{0, 1, 0, 1}) : (Padding2d{1, 2, 1, 2}));
+    EXPECT_EQ(s.depthwise_padding, s.kernel == 3 ? (Padding2d{0, 1, 0, 1})
+                                                 : (Padding2d{1, 2, 1, 2}));
   }
 }
 
@@ -204,13 +218,15 @@ TEST(EfficientNetTest, RealB2AndB5HaveReferenceNamesShapesAndCounts) {
     int64_t blocks;
     int64_t dim;
   };
-  for (const Case& c : {Case{EfficientNetConfig::B2, "b2", 7700994, 23, 1408},
-                        Case{EfficientNetConfig::B5, "b5", 28340784, 39, 2048}}) {
+  for (const Case& c :
+       {Case{EfficientNetConfig::B2, "b2", 7700994, 23, 1408},
+        Case{EfficientNetConfig::B5, "b5", 28340784, 39, 2048}}) {
     SCOPED_TRACE(c.list);
     EfficientNetConfig config;
     config.set_variant(c.variant);
     EfficientNet net(config, true);
-    auto expected = testing::ReadParamList(TestData("efficientnet/" + c.list + ".params.txt"));
+    auto expected = testing::ReadParamList(
+        TestData("efficientnet/" + c.list + ".params.txt"));
     ASSERT_THAT(expected, core::IsOk());
     NamedTensors state = ModuleStateDict(*net);
     ASSERT_EQ(state.size(), expected->size());
@@ -241,8 +257,9 @@ TEST(EfficientNetTest, FullSizeMammogramGives48By29HeadMap) {
   EXPECT_EQ(out.head_map.sizes(), (std::vector<int64_t>{1, 128, 48, 29}));
   EXPECT_EQ(out.pooled.sizes(), (std::vector<int64_t>{1, 128}));
   // Stage maps at strides 2, 4, 8, 16, 16, 32, 32.
-  const std::vector<std::vector<int64_t>> sizes = {{760, 456}, {380, 228}, {190, 114}, {95, 57},
-                                                   {95, 57},   {48, 29},   {48, 29}};
+  const std::vector<std::vector<int64_t>> sizes = {
+      {760, 456}, {380, 228}, {190, 114}, {95, 57},
+      {95, 57},   {48, 29},   {48, 29}};
   ASSERT_EQ(out.maps.size(), sizes.size());
   for (size_t i = 0; i < sizes.size(); ++i) {
     EXPECT_EQ(out.maps[i].size(2), sizes[i][0]) << i;
@@ -252,16 +269,22 @@ TEST(EfficientNetTest, FullSizeMammogramGives48By29HeadMap) {
 
 TEST(EfficientNetTest, ValidateRejectsBadFields) {
   EXPECT_THAT(ValidateEfficientNetConfig(ParseConfig("width_coefficient: 0")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("width_coefficient")));
-  EXPECT_THAT(ValidateEfficientNetConfig(ParseConfig("dropout_rate: 1.5")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dropout_rate")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("width_coefficient")));
+  EXPECT_THAT(
+      ValidateEfficientNetConfig(ParseConfig("dropout_rate: 1.5")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dropout_rate")));
   EXPECT_THAT(ValidateEfficientNetConfig(ParseConfig("tap_blocks: 23")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tap_blocks[0] = 23")));
-  EXPECT_THAT(ValidateEfficientNetConfig(ParseConfig("variant: VARIANT_UNSPECIFIED")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("variant")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tap_blocks[0] = 23")));
+  EXPECT_THAT(
+      ValidateEfficientNetConfig(ParseConfig("variant: VARIANT_UNSPECIFIED")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("variant")));
   EXPECT_THAT(ValidateEfficientNetConfig(ParseConfig("nominal_image_size: -4")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nominal_image_size")));
-  MVL_EXPECT_OK(ValidateEfficientNetConfig(ParseConfig("variant: B5 tap_blocks: 38")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("nominal_image_size")));
+  MVL_EXPECT_OK(
+      ValidateEfficientNetConfig(ParseConfig("variant: B5 tap_blocks: 38")));
 }
 
 TEST(EfficientNetTest, RejectsWrongInputShape) {

@@ -5,12 +5,12 @@
 #ifndef MAMMOVL_VISION_FPN_H_
 #define MAMMOVL_VISION_FPN_H_
 
-#include <cstdint>
-#include <vector>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "vision/vision_config.pb.h"
@@ -19,7 +19,8 @@ namespace mammovl::vision {
 
 // InvalidArgument naming the field: no inputs, a non-positive channel count,
 // out-of-range `upsample_lateral` indices, pool_stride < 1, unset enums.
-absl::Status ValidateFpnConfig(const FpnConfig& config, const std::vector<int64_t>& in_channels);
+absl::Status ValidateFpnConfig(const FpnConfig& config,
+                               const std::vector<int64_t>& in_channels);
 
 class FpnImpl : public torch::nn::Module {
  public:

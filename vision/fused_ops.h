@@ -4,10 +4,10 @@
 #ifndef MAMMOVL_VISION_FUSED_OPS_H_
 #define MAMMOVL_VISION_FUSED_OPS_H_
 
+#include <ATen/ATen.h>
+
 #include <cstdint>
 #include <utility>
-
-#include <ATen/ATen.h>
 
 namespace mammovl::vision {
 
@@ -19,19 +19,24 @@ struct Padding2d {
   int64_t right = 0;
 
   bool symmetric() const { return top == bottom && left == right; }
-  bool zero() const { return top == 0 && bottom == 0 && left == 0 && right == 0; }
+  bool zero() const {
+    return top == 0 && bottom == 0 && left == 0 && right == 0;
+  }
   bool operator==(const Padding2d& o) const {
-    return top == o.top && bottom == o.bottom && left == o.left && right == o.right;
+    return top == o.top && bottom == o.bottom && left == o.left &&
+           right == o.right;
   }
 };
 
 // TF "SAME" padding for a convolution with square kernel `kernel`, stride
 // `stride` and dilation 1 over an input of `height` × `width`: the output is
 // ceil(size / stride) and the total pad is split with the smaller half first.
-inline Padding2d SamePadding(int64_t height, int64_t width, int64_t kernel, int64_t stride) {
+inline Padding2d SamePadding(int64_t height, int64_t width, int64_t kernel,
+                             int64_t stride) {
   auto split = [&](int64_t size, int64_t* before, int64_t* after) {
     const int64_t out = (size + stride - 1) / stride;
-    const int64_t total = std::max<int64_t>((out - 1) * stride + kernel - size, 0);
+    const int64_t total =
+        std::max<int64_t>((out - 1) * stride + kernel - size, 0);
     *before = total / 2;
     *after = total - total / 2;
   };
@@ -44,13 +49,10 @@ inline Padding2d SamePadding(int64_t height, int64_t width, int64_t kernel, int6
 // Returns (weight, bias) of a convolution followed by an eval-mode BatchNorm,
 // folded into one convolution: w·γ/√(var+ε) and (b − μ)·γ/√(var+ε) + β.
 // `conv_bias` may be undefined; `gamma`/`beta` may be undefined (affine off).
-inline std::pair<at::Tensor, at::Tensor> FoldBatchNorm(const at::Tensor& conv_weight,
-                                                       const at::Tensor& conv_bias,
-                                                       const at::Tensor& gamma,
-                                                       const at::Tensor& beta,
-                                                       const at::Tensor& running_mean,
-                                                       const at::Tensor& running_var,
-                                                       double eps) {
+inline std::pair<at::Tensor, at::Tensor> FoldBatchNorm(
+    const at::Tensor& conv_weight, const at::Tensor& conv_bias,
+    const at::Tensor& gamma, const at::Tensor& beta,
+    const at::Tensor& running_mean, const at::Tensor& running_var, double eps) {
   at::Tensor scale = (running_var + eps).rsqrt();
   if (gamma.defined()) scale = scale * gamma;
   std::vector<int64_t> view(conv_weight.dim(), 1);

@@ -8,13 +8,13 @@
 #ifndef MAMMOVL_VISION_HEADS_H_
 #define MAMMOVL_VISION_HEADS_H_
 
-#include <cstdint>
-
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "vision/vision_config.pb.h"
@@ -51,7 +51,8 @@ TORCH_MODULE(ProjectionHead);
 
 class LocalProjectionHeadImpl : public torch::nn::Module {
  public:
-  LocalProjectionHeadImpl(const LocalProjectionConfig& config, int64_t input_dim);
+  LocalProjectionHeadImpl(const LocalProjectionConfig& config,
+                          int64_t input_dim);
 
   // tokens [B, N, input_dim] → [B, N, output_dim], L2-normalised if configured.
   torch::Tensor forward(const torch::Tensor& tokens);

@@ -1,9 +1,9 @@
 #include "vision/heads.h"
 
+#include <ATen/ATen.h>
+
 #include <string>
 #include <vector>
-
-#include <ATen/ATen.h>
 
 #include "core/npy_tensor.h"
 #include "core/state_dict.h"
@@ -19,52 +19,47 @@ namespace {
 
 using ::mammovl::core::StatusIs;
 using ::testing::HasSubstr;
-using ::mammovl::core::ReadNpyTensor;
 using testing::TensorsClose;
 using testing::TestData;
-
-template <typename Config>
-Config Parse(const std::string& text) {
-  Config config;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
-  return config;
-}
-
-at::Tensor Npy(const std::string& name) {
-  auto t = ReadNpyTensor(TestData("heads/" + name + ".npy"));
-  EXPECT_THAT(t, core::IsOk()) << name;
-  return t.ok() ? *t : at::Tensor();
-}
+using testing::TestTensor;
 
 // Loads heads/<name>.pt, with `strip` removed from the front of every key.
-void LoadInto(torch::nn::Module& module, const std::string& name, const std::string& strip = "") {
+void LoadInto(torch::nn::Module& module, const std::string& name,
+              const std::string& strip = "") {
   auto tensors = core::LoadStateDict(TestData("heads/" + name + ".pt"));
   ASSERT_THAT(tensors, core::IsOk());
   NamedTensors renamed;
-  for (auto& [key, t] : *tensors) renamed.emplace_back(key.substr(strip.size()), t);
+  for (auto& [key, t] : *tensors)
+    renamed.emplace_back(key.substr(strip.size()), t);
   ASSERT_THAT(LoadModuleWeights(module, renamed, {}), core::IsOk());
 }
 
 TEST(HeadsTest, MammoClipLinearProjection) {
-  ProjectionHead head(Parse<ProjectionHeadConfig>("linear { output_dim: 8 l2_normalize: false }"),
+  ProjectionHead head(testing::ParseTextProto<ProjectionHeadConfig>(
+                          "linear { output_dim: 8 l2_normalize: false }"),
                       24);
   LoadInto(*head, "linear", "projection.");
   head->eval();
-  EXPECT_TRUE(TensorsClose(head->forward(Npy("input_linear")), Npy("linear.eval")));
+  EXPECT_TRUE(TensorsClose(head->forward(TestTensor("heads/input_linear")),
+                           TestTensor("heads/linear.eval")));
 }
 
 TEST(HeadsTest, LinearProjectionNormalises) {
-  ProjectionHead head(Parse<ProjectionHeadConfig>("linear { output_dim: 8 }"), 24);
+  ProjectionHead head(
+      testing::ParseTextProto<ProjectionHeadConfig>("linear { output_dim: 8 }"),
+      24);
   LoadInto(*head, "linear", "projection.");
-  at::Tensor y = head->forward(Npy("input_linear"));
-  at::Tensor expected = Npy("linear.eval");
+  at::Tensor y = head->forward(TestTensor("heads/input_linear"));
+  at::Tensor expected = TestTensor("heads/linear.eval");
   expected = expected / expected.norm(2, -1, true);
   EXPECT_TRUE(TensorsClose(y, expected));
   EXPECT_TRUE(TensorsClose(y.norm(2, -1), at::ones({4})));
 }
 
 TEST(HeadsTest, LinearWithoutBiasHasOnlyWeight) {
-  ProjectionHead head(Parse<ProjectionHeadConfig>("linear { output_dim: 512 bias: false }"), 2048);
+  ProjectionHead head(testing::ParseTextProto<ProjectionHeadConfig>(
+                          "linear { output_dim: 512 bias: false }"),
+                      2048);
   NamedTensors state = ModuleStateDict(*head);
   ASSERT_EQ(state.size(), 1u);
   EXPECT_EQ(state[0].first, "weight");
@@ -72,43 +67,62 @@ TEST(HeadsTest, LinearWithoutBiasHasOnlyWeight) {
 }
 
 TEST(HeadsTest, MammoClipResidualMlp) {
-  ProjectionHead head(Parse<ProjectionHeadConfig>("mlp { output_dim: 8 l2_normalize: false }"), 24);
+  ProjectionHead head(testing::ParseTextProto<ProjectionHeadConfig>(
+                          "mlp { output_dim: 8 l2_normalize: false }"),
+                      24);
   LoadInto(*head, "mlp");
   head->eval();
-  EXPECT_TRUE(TensorsClose(head->forward(Npy("input_mlp")), Npy("mlp.eval")));
+  EXPECT_TRUE(TensorsClose(head->forward(TestTensor("heads/input_mlp")),
+                           TestTensor("heads/mlp.eval")));
 }
 
 TEST(HeadsTest, MgcaGlobalEmbeddingInEvalAndTrainMode) {
   ProjectionHead head(
-      Parse<ProjectionHeadConfig>("bn_mlp { hidden_dim: 16 output_dim: 8 l2_normalize: false }"),
+      testing::ParseTextProto<ProjectionHeadConfig>(
+          "bn_mlp { hidden_dim: 16 output_dim: 8 l2_normalize: false }"),
       24);
   LoadInto(*head, "bn_mlp");
   head->eval();
-  EXPECT_TRUE(TensorsClose(head->forward(Npy("input_bn_mlp")), Npy("bn_mlp.eval")));
+  EXPECT_TRUE(TensorsClose(head->forward(TestTensor("heads/input_bn_mlp")),
+                           TestTensor("heads/bn_mlp.eval")));
   head->train();
-  EXPECT_TRUE(TensorsClose(head->forward(Npy("input_bn_mlp")), Npy("bn_mlp.train")));
+  EXPECT_TRUE(TensorsClose(head->forward(TestTensor("heads/input_bn_mlp")),
+                           TestTensor("heads/bn_mlp.train")));
 }
 
 TEST(HeadsTest, MgcaLocalEmbeddingInEvalAndTrainMode) {
   LocalProjectionHead head(
-      Parse<LocalProjectionConfig>("hidden_dim: 16 output_dim: 8 l2_normalize: false"), 24);
+      testing::ParseTextProto<LocalProjectionConfig>(
+          "hidden_dim: 16 output_dim: 8 l2_normalize: false"),
+      24);
   LoadInto(*head, "local");
   head->eval();
-  EXPECT_TRUE(TensorsClose(head->forward(Npy("input_local")), Npy("local.eval")));
+  EXPECT_TRUE(TensorsClose(head->forward(TestTensor("heads/input_local")),
+                           TestTensor("heads/local.eval")));
   head->train();
-  EXPECT_TRUE(TensorsClose(head->forward(Npy("input_local")), Npy("local.train")));
+  EXPECT_TRUE(TensorsClose(head->forward(TestTensor("heads/input_local")),
+                           TestTensor("heads/local.train")));
 }
 
 TEST(HeadsTest, ValidateRejectsBadFields) {
   EXPECT_THAT(ValidateProjectionHeadConfig(ProjectionHeadConfig()),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no head selected")));
-  EXPECT_THAT(ValidateProjectionHeadConfig(Parse<ProjectionHeadConfig>("linear { output_dim: 0 }")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("linear.output_dim")));
-  EXPECT_THAT(ValidateProjectionHeadConfig(Parse<ProjectionHeadConfig>("mlp { dropout: 1 }")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mlp.dropout")));
-  EXPECT_THAT(ValidateLocalProjectionConfig(Parse<LocalProjectionConfig>("hidden_dim: -1")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hidden_dim")));
-  MVL_EXPECT_OK(ValidateProjectionHeadConfig(Parse<ProjectionHeadConfig>("bn_mlp {}")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no head selected")));
+  EXPECT_THAT(ValidateProjectionHeadConfig(
+                  testing::ParseTextProto<ProjectionHeadConfig>(
+                      "linear { output_dim: 0 }")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("linear.output_dim")));
+  EXPECT_THAT(
+      ValidateProjectionHeadConfig(
+          testing::ParseTextProto<ProjectionHeadConfig>("mlp { dropout: 1 }")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mlp.dropout")));
+  EXPECT_THAT(
+      ValidateLocalProjectionConfig(
+          testing::ParseTextProto<LocalProjectionConfig>("hidden_dim: -1")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("hidden_dim")));
+  MVL_EXPECT_OK(ValidateProjectionHeadConfig(
+      testing::ParseTextProto<ProjectionHeadConfig>("bn_mlp {}")));
 }
 
 }  // namespace

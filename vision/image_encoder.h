@@ -11,12 +11,12 @@
 #ifndef MAMMOVL_VISION_IMAGE_ENCODER_H_
 #define MAMMOVL_VISION_IMAGE_ENCODER_H_
 
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <torch/nn/module.h>
-#include <torch/nn/pimpl.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -43,7 +43,8 @@ struct EncoderOutput {
 // only when configured).
 class ImageEncoderImpl : public torch::nn::Module {
  public:
-  ImageEncoderImpl(std::shared_ptr<BackboneImpl> backbone, ProjectionHead projection,
+  ImageEncoderImpl(std::shared_ptr<BackboneImpl> backbone,
+                   ProjectionHead projection,
                    LocalProjectionHead local_projection);
 
   // images [B, 3, H, W] float32 (normalised as the reference expects).
@@ -87,7 +88,8 @@ absl::Status LoadImageEncoderCheckpoint(ImageEncoder& encoder,
 // always an error naming the key and both shapes; `source` names the file in
 // messages. InvalidArgument when nothing in `state` starts with the backbone
 // prefix.
-absl::Status LoadImageEncoderWeights(ImageEncoder& encoder, const NamedTensors& state,
+absl::Status LoadImageEncoderWeights(ImageEncoder& encoder,
+                                     const NamedTensors& state,
                                      const CheckpointConfig& checkpoint,
                                      absl::string_view source);
 

@@ -1,12 +1,12 @@
 #include "vision/module_weights.h"
 
-#include <string>
-#include <unordered_map>
-#include <vector>
-
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <glog/logging.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -25,14 +25,18 @@ std::string ShapeString(at::IntArrayRef sizes) {
 }
 
 // "a, b, c" with at most `max` entries, then "... and N more".
-std::string KeyList(const std::vector<std::string>& keys, size_t max = kMaxListed) {
-  std::vector<std::string> shown(keys.begin(), keys.begin() + std::min(keys.size(), max));
+std::string KeyList(const std::vector<std::string>& keys,
+                    size_t max = kMaxListed) {
+  std::vector<std::string> shown(keys.begin(),
+                                 keys.begin() + std::min(keys.size(), max));
   std::string list = absl::StrJoin(shown, ", ");
-  if (keys.size() > max) absl::StrAppend(&list, ", ... and ", keys.size() - max, " more");
+  if (keys.size() > max)
+    absl::StrAppend(&list, ", ... and ", keys.size() - max, " more");
   return list;
 }
 
-bool HasPrefix(const std::string& key, const std::vector<std::string>& prefixes) {
+bool HasPrefix(const std::string& key,
+               const std::vector<std::string>& prefixes) {
   for (const std::string& p : prefixes) {
     if (absl::StartsWith(key, p)) return true;
   }
@@ -52,9 +56,9 @@ NamedTensors ModuleStateDict(const torch::nn::Module& module) {
   return out;
 }
 
-absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
-                                                   const NamedTensors& tensors,
-                                                   const WeightLoadOptions& options) {
+absl::StatusOr<WeightLoadReport> LoadModuleWeights(
+    torch::nn::Module& module, const NamedTensors& tensors,
+    const WeightLoadOptions& options) {
   const NamedTensors targets = ModuleStateDict(module);
   std::unordered_map<std::string, const torch::Tensor*> source;
   source.reserve(tensors.size());
@@ -74,12 +78,14 @@ absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
     const torch::Tensor& t = *it->second;
     // As PyTorch: a one-element 1-d tensor loads into a 0-d one (checkpoints
     // from old versions).
-    const bool scalar_compat = t.defined() && target.dim() == 0 && t.dim() == 1 && t.numel() == 1;
+    const bool scalar_compat =
+        t.defined() && target.dim() == 0 && t.dim() == 1 && t.numel() == 1;
     if (!t.defined() || (t.sizes() != target.sizes() && !scalar_compat)) {
       shape_errors.push_back(absl::StrCat(
           "'", key, "' has shape ",
           t.defined() ? ShapeString(t.sizes()) : std::string("<undefined>"),
-          " in the checkpoint, the model expects ", ShapeString(target.sizes())));
+          " in the checkpoint, the model expects ",
+          ShapeString(target.sizes())));
     }
   }
   for (const auto& [key, tensor] : tensors) {
@@ -93,20 +99,23 @@ absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
 
   std::vector<std::string> problems;
   if (!shape_errors.empty()) {
-    problems.push_back(absl::StrCat(shape_errors.size(), " shape mismatch(es): ",
-                                    KeyList(shape_errors, kMaxShapesListed)));
+    problems.push_back(absl::StrCat(
+        shape_errors.size(),
+        " shape mismatch(es): ", KeyList(shape_errors, kMaxShapesListed)));
   }
   if (options.strict && !report.missing.empty()) {
-    problems.push_back(absl::StrCat(report.missing.size(), " missing key(s): ",
-                                    KeyList(report.missing)));
+    problems.push_back(absl::StrCat(
+        report.missing.size(), " missing key(s): ", KeyList(report.missing)));
   }
   if (options.strict && !report.unexpected.empty()) {
-    problems.push_back(absl::StrCat(report.unexpected.size(), " unexpected key(s): ",
-                                    KeyList(report.unexpected)));
+    problems.push_back(
+        absl::StrCat(report.unexpected.size(),
+                     " unexpected key(s): ", KeyList(report.unexpected)));
   }
   if (!problems.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("loading weights from ", options.source,
-                                                   ": ", absl::StrJoin(problems, "; ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat("loading weights from ", options.source, ": ",
+                     absl::StrJoin(problems, "; ")));
   }
   if (!report.missing.empty()) {
     LOG(WARNING) << options.source << ": " << report.missing.size()
@@ -115,19 +124,22 @@ absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
   }
   if (!report.unexpected.empty()) {
     LOG(WARNING) << options.source << ": " << report.unexpected.size()
-                 << " checkpoint key(s) not used: " << KeyList(report.unexpected);
+                 << " checkpoint key(s) not used: "
+                 << KeyList(report.unexpected);
   }
 
-  absl::Status copied = core::RunTorch(absl::StrCat("copying weights from ", options.source), [&] {
-    c10::AutoGradMode no_grad(false);
-    for (const auto& [key, target] : targets) {
-      auto it = source.find(key);
-      if (it == source.end()) continue;
-      torch::Tensor dst = target;  // shares storage with the module's tensor
-      dst.copy_(it->second->reshape(target.sizes()));
-      ++report.loaded;
-    }
-  });
+  absl::Status copied = core::RunTorch(
+      absl::StrCat("copying weights from ", options.source), [&] {
+        c10::AutoGradMode no_grad(false);
+        for (const auto& [key, target] : targets) {
+          auto it = source.find(key);
+          if (it == source.end()) continue;
+          torch::Tensor dst =
+              target;  // shares storage with the module's tensor
+          dst.copy_(it->second->reshape(target.sizes()));
+          ++report.loaded;
+        }
+      });
   if (!copied.ok()) return copied;
   return report;
 }

@@ -4,11 +4,11 @@
 #ifndef MAMMOVL_VISION_MODULE_WEIGHTS_H_
 #define MAMMOVL_VISION_MODULE_WEIGHTS_H_
 
+#include <torch/nn/module.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <torch/nn/module.h>
 
 #include "absl/status/statusor.h"
 
@@ -29,10 +29,11 @@ struct WeightLoadOptions {
 };
 
 struct WeightLoadReport {
-  int64_t loaded = 0;  // tensors copied into the module
+  int64_t loaded = 0;                   // tensors copied into the module
   std::vector<std::string> missing;     // module keys absent from `tensors`
   std::vector<std::string> unexpected;  // keys of `tensors` the module lacks
-  std::vector<std::string> ignored;     // unexpected but matched `ignore_unexpected`
+  std::vector<std::string>
+      ignored;  // unexpected but matched `ignore_unexpected`
 };
 
 // Copies `tensors` into `module` (parameters, then buffers such as BatchNorm
@@ -42,9 +43,9 @@ struct WeightLoadReport {
 //  - a shape mismatch, naming the key and both shapes (in every mode);
 //  - in strict mode, missing and unexpected keys, each listed by name.
 // On error the module is left unchanged.
-absl::StatusOr<WeightLoadReport> LoadModuleWeights(torch::nn::Module& module,
-                                                   const NamedTensors& tensors,
-                                                   const WeightLoadOptions& options);
+absl::StatusOr<WeightLoadReport> LoadModuleWeights(
+    torch::nn::Module& module, const NamedTensors& tensors,
+    const WeightLoadOptions& options);
 
 // Returns the module's state dict: every defined parameter and buffer.
 NamedTensors ModuleStateDict(const torch::nn::Module& module);

@@ -1,11 +1,11 @@
 #include "vision/module_weights.h"
 
-#include <string>
-
 #include <ATen/ATen.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
+
+#include <string>
 
 #include "core/status_matchers.h"
 #include "gmock/gmock.h"
@@ -19,16 +19,20 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// `0.weight` [3, 4], `0.bias` [3], `1.weight/bias/running_mean/running_var` [3],
-// `1.num_batches_tracked` [].
+// `0.weight` [3, 4], `0.bias` [3], `1.weight/bias/running_mean/running_var`
+// [3], `1.num_batches_tracked` [].
 torch::nn::Sequential SmallModule() {
-  return torch::nn::Sequential(torch::nn::Linear(4, 3), torch::nn::BatchNorm1d(3));
+  return torch::nn::Sequential(torch::nn::Linear(4, 3),
+                               torch::nn::BatchNorm1d(3));
 }
 
 NamedTensors FullState(float value) {
-  return {{"0.weight", at::full({3, 4}, value)},     {"0.bias", at::full({3}, value)},
-          {"1.weight", at::full({3}, value)},        {"1.bias", at::full({3}, value)},
-          {"1.running_mean", at::full({3}, value)},  {"1.running_var", at::full({3}, value)},
+  return {{"0.weight", at::full({3, 4}, value)},
+          {"0.bias", at::full({3}, value)},
+          {"1.weight", at::full({3}, value)},
+          {"1.bias", at::full({3}, value)},
+          {"1.running_mean", at::full({3}, value)},
+          {"1.running_var", at::full({3}, value)},
           {"1.num_batches_tracked", at::scalar_tensor(7, at::kLong)}};
 }
 
@@ -41,7 +45,8 @@ float First(torch::nn::Module& m, const std::string& key) {
 
 TEST(ModuleWeightsTest, LoadsParametersAndBuffers) {
   torch::nn::Sequential m = SmallModule();
-  MVL_ASSERT_OK_AND_ASSIGN(WeightLoadReport report, LoadModuleWeights(*m, FullState(0.5f), {}));
+  MVL_ASSERT_OK_AND_ASSIGN(WeightLoadReport report,
+                           LoadModuleWeights(*m, FullState(0.5f), {}));
   EXPECT_EQ(report.loaded, 7);
   EXPECT_TRUE(report.missing.empty());
   EXPECT_EQ(First(*m, "0.weight"), 0.5f);
@@ -58,7 +63,9 @@ TEST(ModuleWeightsTest, ConvertsHalfPrecisionCheckpoints) {
   MVL_ASSERT_OK(LoadModuleWeights(*m, state, {}));
   EXPECT_EQ(First(*m, "0.bias"), 0.25f);
   for (const auto& [k, t] : ModuleStateDict(*m)) {
-    if (k != "1.num_batches_tracked") EXPECT_EQ(t.scalar_type(), at::kFloat) << k;
+    if (k != "1.num_batches_tracked") {
+      EXPECT_EQ(t.scalar_type(), at::kFloat) << k;
+    }
   }
 }
 
@@ -68,17 +75,19 @@ TEST(ModuleWeightsTest, WrongShapeNamesKeyAndBothShapes) {
   state[0].second = at::zeros({3, 5});
   WeightLoadOptions options;
   options.source = "'b2.tar'";
-  EXPECT_THAT(LoadModuleWeights(*m, state, options),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("from 'b2.tar'"),
-                             HasSubstr("'0.weight' has shape [3, 5] in the checkpoint, "
-                                       "the model expects [3, 4]"))));
+  EXPECT_THAT(
+      LoadModuleWeights(*m, state, options),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("from 'b2.tar'"),
+                     HasSubstr("'0.weight' has shape [3, 5] in the checkpoint, "
+                               "the model expects [3, 4]"))));
   // Nothing was copied.
   EXPECT_NE(First(*m, "0.bias"), 0.5f);
   // Shapes are checked in non-strict mode too.
   options.strict = false;
-  EXPECT_THAT(LoadModuleWeights(*m, state, options),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'0.weight'")));
+  EXPECT_THAT(
+      LoadModuleWeights(*m, state, options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'0.weight'")));
 }
 
 TEST(ModuleWeightsTest, StrictListsMissingAndUnexpectedKeys) {
@@ -87,10 +96,11 @@ TEST(ModuleWeightsTest, StrictListsMissingAndUnexpectedKeys) {
   state.erase(state.begin() + 4);  // 1.running_mean
   state.emplace_back("_fc.weight", at::zeros({2, 2}));
   state.emplace_back("_fc.bias", at::zeros({2}));
-  EXPECT_THAT(LoadModuleWeights(*m, state, {}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("1 missing key(s): 1.running_mean"),
-                             HasSubstr("2 unexpected key(s): _fc.weight, _fc.bias"))));
+  EXPECT_THAT(
+      LoadModuleWeights(*m, state, {}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("1 missing key(s): 1.running_mean"),
+                     HasSubstr("2 unexpected key(s): _fc.weight, _fc.bias"))));
 }
 
 TEST(ModuleWeightsTest, NonStrictReportsAndLoadsTheRest) {
@@ -100,7 +110,8 @@ TEST(ModuleWeightsTest, NonStrictReportsAndLoadsTheRest) {
   state.emplace_back("_fc.weight", at::zeros({2, 2}));
   WeightLoadOptions options;
   options.strict = false;
-  MVL_ASSERT_OK_AND_ASSIGN(WeightLoadReport report, LoadModuleWeights(*m, state, options));
+  MVL_ASSERT_OK_AND_ASSIGN(WeightLoadReport report,
+                           LoadModuleWeights(*m, state, options));
   EXPECT_THAT(report.missing, ElementsAre("1.running_mean"));
   EXPECT_THAT(report.unexpected, ElementsAre("_fc.weight"));
   EXPECT_EQ(report.loaded, 6);
@@ -114,8 +125,10 @@ TEST(ModuleWeightsTest, IgnoredPrefixesAreNotUnexpected) {
   state.emplace_back("_bn1.running_mean", at::zeros({2}));
   WeightLoadOptions options;
   options.ignore_unexpected = {"_conv_head.", "_bn1."};
-  MVL_ASSERT_OK_AND_ASSIGN(WeightLoadReport report, LoadModuleWeights(*m, state, options));
-  EXPECT_THAT(report.ignored, ElementsAre("_conv_head.weight", "_bn1.running_mean"));
+  MVL_ASSERT_OK_AND_ASSIGN(WeightLoadReport report,
+                           LoadModuleWeights(*m, state, options));
+  EXPECT_THAT(report.ignored,
+              ElementsAre("_conv_head.weight", "_bn1.running_mean"));
   EXPECT_TRUE(report.unexpected.empty());
 }
 
@@ -130,10 +143,12 @@ TEST(ModuleWeightsTest, OneElementVectorLoadsIntoScalarAsPyTorchDoes) {
 TEST(ModuleWeightsTest, LongKeyListsAreShortened) {
   torch::nn::Sequential m = SmallModule();
   NamedTensors state = FullState(0.5f);
-  for (int i = 0; i < 30; ++i) state.emplace_back("extra." + std::to_string(i), at::zeros({1}));
+  for (int i = 0; i < 30; ++i)
+    state.emplace_back("extra." + std::to_string(i), at::zeros({1}));
   EXPECT_THAT(LoadModuleWeights(*m, state, {}),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("30 unexpected key(s)"), HasSubstr("... and 10 more"))));
+                       AllOf(HasSubstr("30 unexpected key(s)"),
+                             HasSubstr("... and 10 more"))));
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "vision/resnet.h"
 
+#include <ATen/ATen.h>
+
 #include <string>
 #include <utility>
-
-#include <ATen/ATen.h>
 
 #include "absl/strings/str_cat.h"
 #include "vision/fused_ops.h"
@@ -18,33 +18,45 @@ struct DepthSpec {
 
 DepthSpec SpecOf(ResNetConfig::Depth depth) {
   switch (depth) {
-    case ResNetConfig::RESNET18: return {false, {2, 2, 2, 2}};
-    case ResNetConfig::RESNET34: return {false, {3, 4, 6, 3}};
-    case ResNetConfig::RESNET50: return {true, {3, 4, 6, 3}};
-    case ResNetConfig::RESNET101: return {true, {3, 4, 23, 3}};
-    case ResNetConfig::RESNET152: return {true, {3, 8, 36, 3}};
-    default: return {false, {}};
+    case ResNetConfig::RESNET18:
+      return {false, {2, 2, 2, 2}};
+    case ResNetConfig::RESNET34:
+      return {false, {3, 4, 6, 3}};
+    case ResNetConfig::RESNET50:
+      return {true, {3, 4, 6, 3}};
+    case ResNetConfig::RESNET101:
+      return {true, {3, 4, 23, 3}};
+    case ResNetConfig::RESNET152:
+      return {true, {3, 8, 36, 3}};
+    default:
+      return {false, {}};
   }
 }
 
-torch::nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(pad).bias(false));
+torch::nn::Conv2d Conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                       int64_t pad) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
+                               .stride(stride)
+                               .padding(pad)
+                               .bias(false));
 }
 
 torch::nn::BatchNorm2d Bn(int64_t channels, double eps) {
-  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).eps(eps));
+  return torch::nn::BatchNorm2d(
+      torch::nn::BatchNorm2dOptions(channels).eps(eps));
 }
 
 // conv + eval BatchNorm folded, optionally followed by an in-place ReLU.
 torch::Tensor FusedConvBn(const torch::Tensor& x, const torch::nn::Conv2d& conv,
                           const torch::nn::BatchNorm2d& bn, bool relu) {
-  auto [w, b] = FoldBatchNorm(conv->weight, conv->bias, bn->weight, bn->bias, bn->running_mean,
-                              bn->running_var, bn->options.eps());
+  auto [w, b] =
+      FoldBatchNorm(conv->weight, conv->bias, bn->weight, bn->bias,
+                    bn->running_mean, bn->running_var, bn->options.eps());
   // All ResNet convs pad kernel / 2 on every side.
   const int64_t kernel = (*conv->options.kernel_size())[0];
   const int64_t stride = (*conv->options.stride())[0];
-  torch::Tensor y = at::conv2d(x, w, b, {stride, stride}, {kernel / 2, kernel / 2});
+  torch::Tensor y =
+      at::conv2d(x, w, b, {stride, stride}, {kernel / 2, kernel / 2});
   return relu ? at::relu_(y) : y;
 }
 
@@ -55,27 +67,28 @@ absl::Status ValidateResNetConfig(const ResNetConfig& config) {
     return absl::InvalidArgumentError("resnet.depth is DEPTH_UNSPECIFIED");
   }
   if (config.base_width() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("resnet.base_width must be > 0 (got ", config.base_width(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "resnet.base_width must be > 0 (got ", config.base_width(), ")"));
   }
   if (config.input_resize() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("resnet.input_resize must be >= 0 (got ", config.input_resize(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "resnet.input_resize must be >= 0 (got ", config.input_resize(), ")"));
   }
   if (config.local_stage() < 1 || config.local_stage() > 4) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("resnet.local_stage must be in 1..4 (got ", config.local_stage(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "resnet.local_stage must be in 1..4 (got ", config.local_stage(), ")"));
   }
   if (config.stage_blocks_size() != 0) {
     if (config.stage_blocks_size() != 4) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "resnet.stage_blocks must have 4 values (got ", config.stage_blocks_size(), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("resnet.stage_blocks must have 4 values (got ",
+                       config.stage_blocks_size(), ")"));
     }
     for (int i = 0; i < 4; ++i) {
       if (config.stage_blocks(i) <= 0) {
-        return absl::InvalidArgumentError(absl::StrCat("resnet.stage_blocks[", i,
-                                                       "] must be > 0 (got ",
-                                                       config.stage_blocks(i), ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("resnet.stage_blocks[", i, "] must be > 0 (got ",
+                         config.stage_blocks(i), ")"));
       }
     }
   }
@@ -85,8 +98,8 @@ absl::Status ValidateResNetConfig(const ResNetConfig& config) {
   return absl::OkStatus();
 }
 
-ResNetBlockImpl::ResNetBlockImpl(bool bottleneck, int64_t in, int64_t planes, int64_t stride,
-                                 double eps)
+ResNetBlockImpl::ResNetBlockImpl(bool bottleneck, int64_t in, int64_t planes,
+                                 int64_t stride, double eps)
     : bottleneck_(bottleneck), stride_(stride) {
   const int64_t expansion = bottleneck ? 4 : 1;
   if (bottleneck) {
@@ -94,7 +107,8 @@ ResNetBlockImpl::ResNetBlockImpl(bool bottleneck, int64_t in, int64_t planes, in
     bn1_ = register_module("bn1", Bn(planes, eps));
     conv2_ = register_module("conv2", Conv(planes, planes, 3, stride, 1));
     bn2_ = register_module("bn2", Bn(planes, eps));
-    conv3_ = register_module("conv3", Conv(planes, planes * expansion, 1, 1, 0));
+    conv3_ =
+        register_module("conv3", Conv(planes, planes * expansion, 1, 1, 0));
     bn3_ = register_module("bn3", Bn(planes * expansion, eps));
   } else {
     conv1_ = register_module("conv1", Conv(in, planes, 3, stride, 1));
@@ -105,8 +119,8 @@ ResNetBlockImpl::ResNetBlockImpl(bool bottleneck, int64_t in, int64_t planes, in
   if (stride != 1 || in != planes * expansion) {
     downsample_conv_ = Conv(in, planes * expansion, 1, stride, 0);
     downsample_bn_ = Bn(planes * expansion, eps);
-    downsample_ = register_module("downsample",
-                                  torch::nn::Sequential(downsample_conv_, downsample_bn_));
+    downsample_ = register_module(
+        "downsample", torch::nn::Sequential(downsample_conv_, downsample_bn_));
   }
 }
 
@@ -142,7 +156,8 @@ ResNetImpl::ResNetImpl(const ResNetConfig& config, bool channels_last)
     : config_(config), channels_last_(channels_last) {
   DepthSpec spec = SpecOf(config.depth());
   if (config.stage_blocks_size() == 4) {
-    spec.blocks.assign(config.stage_blocks().begin(), config.stage_blocks().end());
+    spec.blocks.assign(config.stage_blocks().begin(),
+                       config.stage_blocks().end());
   }
   const int64_t base = config.base_width();
   const double eps = config.batch_norm_epsilon();
@@ -158,7 +173,8 @@ ResNetImpl::ResNetImpl(const ResNetConfig& config, bool channels_last)
       layer->push_back(ResNetBlock(spec.bottleneck, in, planes, stride, eps));
       in = planes * expansion;
     }
-    layers_.push_back(register_module("layer" + std::to_string(stage + 1), layer));
+    layers_.push_back(
+        register_module("layer" + std::to_string(stage + 1), layer));
     channels_.push_back(in);
   }
 }
@@ -166,16 +182,18 @@ ResNetImpl::ResNetImpl(const ResNetConfig& config, bool channels_last)
 BackboneOutput ResNetImpl::Forward(const torch::Tensor& images) {
   TORCH_CHECK(images.dim() == 4 && images.size(1) == 3,
               "ResNet expects images [B, 3, H, W], got ", images.sizes());
-  TORCH_CHECK(images.scalar_type() == at::kFloat, "ResNet expects float32 images, got ",
-              images.scalar_type());
+  TORCH_CHECK(images.scalar_type() == at::kFloat,
+              "ResNet expects float32 images, got ", images.scalar_type());
   const bool fused = !is_training() && !at::GradMode::is_enabled();
   torch::Tensor x = images;
   if (config_.input_resize() > 0) {
     const int64_t s = config_.input_resize();
     x = at::upsample_bilinear2d(x, {s, s}, config_.resize_align_corners());
   }
-  x = channels_last_ ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
-  x = fused ? FusedConvBn(x, conv1_, bn1_, true) : at::relu(bn1_->forward(conv1_->forward(x)));
+  x = channels_last_ ? x.contiguous(at::MemoryFormat::ChannelsLast)
+                     : x.contiguous();
+  x = fused ? FusedConvBn(x, conv1_, bn1_, true)
+            : at::relu(bn1_->forward(conv1_->forward(x)));
   x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
   BackboneOutput out;
   for (auto& layer : layers_) {

@@ -1,17 +1,17 @@
 // torchvision ResNet (18/34/50/101/152) with torchvision's parameter names
-// (`conv1`, `bn1`, `layer{1..4}.{i}.conv{1,2,3}`, `bn{1,2,3}`, `downsample.0/1`),
-// so `resnet50-*.pth` and MGCA/MedCLIP image towers load by name. No `fc`:
-// classifiers and projections are heads (vision/heads.h).
+// (`conv1`, `bn1`, `layer{1..4}.{i}.conv{1,2,3}`, `bn{1,2,3}`,
+// `downsample.0/1`), so `resnet50-*.pth` and MGCA/MedCLIP image towers load by
+// name. No `fc`: classifiers and projections are heads (vision/heads.h).
 #ifndef MAMMOVL_VISION_RESNET_H_
 #define MAMMOVL_VISION_RESNET_H_
-
-#include <cstdint>
-#include <vector>
 
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "vision/backbone.h"
@@ -27,7 +27,8 @@ absl::Status ValidateResNetConfig(const ResNetConfig& config);
 // conv as torchvision's v1.5).
 class ResNetBlockImpl : public torch::nn::Module {
  public:
-  ResNetBlockImpl(bool bottleneck, int64_t in, int64_t planes, int64_t stride, double bn_eps);
+  ResNetBlockImpl(bool bottleneck, int64_t in, int64_t planes, int64_t stride,
+                  double bn_eps);
 
   torch::Tensor forward(const torch::Tensor& x);
   // Eval-mode path without autograd: BatchNorm folded, in-place ReLU/add.
@@ -55,7 +56,9 @@ class ResNetImpl : public BackboneImpl {
 
   BackboneOutput Forward(const torch::Tensor& images) override;
   int64_t feature_dim() const override { return channels_[3]; }
-  int64_t local_dim() const override { return channels_[config_.local_stage() - 1]; }
+  int64_t local_dim() const override {
+    return channels_[config_.local_stage() - 1];
+  }
   std::vector<int64_t> map_channels() const override { return channels_; }
 
  private:

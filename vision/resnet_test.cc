@@ -1,11 +1,11 @@
 #include "vision/resnet.h"
 
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
 #include <map>
 #include <string>
 #include <vector>
-
-#include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include "core/npy_tensor.h"
 #include "core/state_dict.h"
@@ -21,15 +21,11 @@ namespace {
 
 using ::mammovl::core::StatusIs;
 using ::testing::HasSubstr;
-using ::mammovl::core::ReadNpyTensor;
 using testing::TensorsClose;
 using testing::TestData;
+using testing::TestTensor;
 
-ResNetConfig ParseConfig(const std::string& text) {
-  ResNetConfig config;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config)) << text;
-  return config;
-}
+const auto ParseConfig = &testing::ParseTextProto<ResNetConfig>;
 
 // The fixtures' network: torchvision Bottlenecks [1, 2, 1, 1], widths 4..32.
 ResNet LoadSmall(const std::string& extra, bool channels_last) {
@@ -44,12 +40,6 @@ ResNet LoadSmall(const std::string& extra, bool channels_last) {
   return net;
 }
 
-at::Tensor Expected(const std::string& name) {
-  auto t = ReadNpyTensor(TestData("resnet/" + name + ".npy"));
-  EXPECT_THAT(t, core::IsOk()) << name;
-  return t.ok() ? *t : at::Tensor();
-}
-
 BackboneOutput RunNet(ResNet& net, const at::Tensor& x, bool fused) {
   if (!fused) return net->Forward(x);
   c10::InferenceMode guard;
@@ -59,18 +49,21 @@ BackboneOutput RunNet(ResNet& net, const at::Tensor& x, bool fused) {
 TEST(ResNetTest, MatchesTorchvisionOnNonSquareBatch) {
   for (bool channels_last : {true, false}) {
     ResNet net = LoadSmall("", channels_last);
-    at::Tensor x = Expected("input_plain");
+    at::Tensor x = TestTensor("resnet/input_plain");
     for (bool fused : {true, false}) {
       SCOPED_TRACE(std::string(fused ? "fused" : "reference") +
                    (channels_last ? ", channels_last" : ", contiguous"));
       BackboneOutput out = RunNet(net, x, fused);
-      EXPECT_TRUE(TensorsClose(out.pooled, Expected("plain.pooled")));
-      EXPECT_TRUE(TensorsClose(out.head_map, Expected("plain.head_map")));
+      EXPECT_TRUE(TensorsClose(out.pooled, TestTensor("resnet/plain.pooled")));
+      EXPECT_TRUE(
+          TensorsClose(out.head_map, TestTensor("resnet/plain.head_map")));
       ASSERT_EQ(out.maps.size(), 4u);
       for (int i = 0; i < 4; ++i) {
-        EXPECT_TRUE(TensorsClose(out.maps[i], Expected("plain.map" + std::to_string(i)))) << i;
+        EXPECT_TRUE(TensorsClose(
+            out.maps[i], TestTensor("resnet/plain.map" + std::to_string(i))))
+            << i;
       }
-      EXPECT_TRUE(TensorsClose(out.local, Expected("plain.local")));
+      EXPECT_TRUE(TensorsClose(out.local, TestTensor("resnet/plain.local")));
       EXPECT_EQ(out.grid_rows * out.grid_cols, out.local.size(1));
     }
   }
@@ -79,29 +72,32 @@ TEST(ResNetTest, MatchesTorchvisionOnNonSquareBatch) {
 TEST(ResNetTest, MgcaResizesInputAndTakesLayer3Tokens) {
   ResNet net = LoadSmall("input_resize: 75", true);
   for (bool fused : {true, false}) {
-    BackboneOutput out = RunNet(net, Expected("input_mgca"), fused);
-    EXPECT_TRUE(TensorsClose(out.pooled, Expected("mgca.pooled")));
-    EXPECT_TRUE(TensorsClose(out.local, Expected("mgca.local")));
+    BackboneOutput out = RunNet(net, TestTensor("resnet/input_mgca"), fused);
+    EXPECT_TRUE(TensorsClose(out.pooled, TestTensor("resnet/mgca.pooled")));
+    EXPECT_TRUE(TensorsClose(out.local, TestTensor("resnet/mgca.local")));
   }
 }
 
 TEST(ResNetTest, TrainingModeMatchesTorchvision) {
   ResNet net = LoadSmall("", true);
   net->train();
-  at::Tensor x = Expected("input_train").requires_grad_(true);
+  at::Tensor x = TestTensor("resnet/input_train").requires_grad_(true);
   BackboneOutput out = net->Forward(x);
   out.pooled.sum().backward();
-  EXPECT_TRUE(TensorsClose(out.pooled, Expected("train.pooled")));
-  EXPECT_TRUE(TensorsClose(x.grad(), Expected("train.grad_input"), 1e-4));
+  EXPECT_TRUE(TensorsClose(out.pooled, TestTensor("resnet/train.pooled")));
+  EXPECT_TRUE(
+      TensorsClose(x.grad(), TestTensor("resnet/train.grad_input"), 1e-4));
 }
 
 TEST(ResNetTest, RealResNet50HasTorchvisionNamesShapesAndCount) {
   ResNetConfig config;
   ResNet net(config, true);
-  auto expected = testing::ReadParamList(TestData("resnet/resnet50.params.txt"));
+  auto expected =
+      testing::ReadParamList(TestData("resnet/resnet50.params.txt"));
   ASSERT_THAT(expected, core::IsOk());
   std::map<std::string, std::vector<int64_t>> ours;
-  for (const auto& [key, t] : ModuleStateDict(*net)) ours[key] = t.sizes().vec();
+  for (const auto& [key, t] : ModuleStateDict(*net))
+    ours[key] = t.sizes().vec();
   size_t fc = 0;
   for (const auto& e : *expected) {
     if (e.key.rfind("fc.", 0) == 0) {  // the classifier is a head here
@@ -116,7 +112,8 @@ TEST(ResNetTest, RealResNet50HasTorchvisionNamesShapesAndCount) {
   EXPECT_EQ(ours.size(), expected->size() - fc);
   int64_t count = 0;
   for (const auto& p : net->parameters()) count += p.numel();
-  EXPECT_EQ(count, 25557032 - (2048 * 1000 + 1000));  // torchvision resnet50 minus fc
+  EXPECT_EQ(count,
+            25557032 - (2048 * 1000 + 1000));  // torchvision resnet50 minus fc
   EXPECT_EQ(net->feature_dim(), 2048);
   EXPECT_EQ(net->local_dim(), 1024);
   EXPECT_EQ(net->map_channels(), (std::vector<int64_t>{256, 512, 1024, 2048}));
@@ -144,16 +141,21 @@ TEST(ResNetTest, BasicBlockDepths) {
 }
 
 TEST(ResNetTest, ValidateRejectsBadFields) {
-  EXPECT_THAT(ValidateResNetConfig(ParseConfig("depth: DEPTH_UNSPECIFIED")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("resnet.depth")));
-  EXPECT_THAT(ValidateResNetConfig(ParseConfig("base_width: 0")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("base_width")));
-  EXPECT_THAT(ValidateResNetConfig(ParseConfig("local_stage: 5")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("local_stage")));
-  EXPECT_THAT(ValidateResNetConfig(ParseConfig("stage_blocks: [1, 2]")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stage_blocks")));
+  EXPECT_THAT(
+      ValidateResNetConfig(ParseConfig("depth: DEPTH_UNSPECIFIED")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("resnet.depth")));
+  EXPECT_THAT(
+      ValidateResNetConfig(ParseConfig("base_width: 0")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("base_width")));
+  EXPECT_THAT(
+      ValidateResNetConfig(ParseConfig("local_stage: 5")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("local_stage")));
+  EXPECT_THAT(
+      ValidateResNetConfig(ParseConfig("stage_blocks: [1, 2]")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stage_blocks")));
   EXPECT_THAT(ValidateResNetConfig(ParseConfig("stage_blocks: [1, 2, 0, 1]")),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("stage_blocks[2]")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("stage_blocks[2]")));
   MVL_EXPECT_OK(ValidateResNetConfig(ParseConfig("depth: RESNET152")));
 }
 

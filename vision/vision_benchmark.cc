@@ -9,21 +9,21 @@
 //
 // Flags besides Google Benchmark's: --threads=N (intra-op threads, default 2),
 // --iters=N (timed iterations per case, default 2; one warm-up runs first),
-// --contiguous (NCHW activations instead of channels_last), --keep_memory (tell glibc malloc never to return memory to the OS, the
-// equivalent of MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=huge).
+// --contiguous (NCHW activations instead of channels_last), --keep_memory (tell
+// glibc malloc never to return memory to the OS, the equivalent of
+// MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=huge).
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+#include <c10/core/InferenceMode.h>
 #include <malloc.h>
 #include <sys/resource.h>
+#include <torch/optim/adamw.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-#include <benchmark/benchmark.h>
-#include <c10/core/InferenceMode.h>
-#include <torch/optim/adamw.h>
 
 #include "vision/backbone.h"
 #include "vision/efficientnet.h"
@@ -41,7 +41,8 @@ bool g_channels_last = true;
 double ProcessCpuSeconds() {
   rusage u;
   getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
+         1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 long PeakRssMiB() {
@@ -52,10 +53,12 @@ long PeakRssMiB() {
 
 std::shared_ptr<BackboneImpl> Build(const std::string& model) {
   if (model == "vit") {
-    return std::make_shared<VisionTransformerImpl>(VitConfig());  // DINOv2 ViT-B/14-reg4
+    return std::make_shared<VisionTransformerImpl>(
+        VitConfig());  // DINOv2 ViT-B/14-reg4
   }
   EfficientNetConfig config;
-  config.set_variant(model == "b5" ? EfficientNetConfig::B5 : EfficientNetConfig::B2);
+  config.set_variant(model == "b5" ? EfficientNetConfig::B5
+                                   : EfficientNetConfig::B2);
   return std::make_shared<EfficientNetImpl>(config, g_channels_last);
 }
 
@@ -64,12 +67,13 @@ void Run(benchmark::State& state, const std::string& model, bool train) {
   std::shared_ptr<BackboneImpl> net = Build(model);
   const bool vit = model == "vit";
   at::manual_seed(0);
-  const at::Tensor x = vit ? at::randn({batch, 3, 518, 518}) : at::randn({batch, 3, 1520, 912});
+  const at::Tensor x =
+      vit ? at::randn({batch, 3, 518, 518}) : at::randn({batch, 3, 1520, 912});
   std::unique_ptr<torch::optim::AdamW> optimizer;
   if (train) {
     net->train();
-    optimizer = std::make_unique<torch::optim::AdamW>(net->parameters(),
-                                                      torch::optim::AdamWOptions(1e-5));
+    optimizer = std::make_unique<torch::optim::AdamW>(
+        net->parameters(), torch::optim::AdamWOptions(1e-5));
   } else {
     net->eval();
   }
@@ -91,15 +95,18 @@ void Run(benchmark::State& state, const std::string& model, bool train) {
   state.counters["peak_rss_mib"] = static_cast<double>(PeakRssMiB());
   state.SetItemsProcessed(state.iterations() * batch);
   state.counters["images_per_s"] =
-      benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+      benchmark::Counter(static_cast<double>(batch),
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void Register() {
   for (const char* model : {"b2", "b5", "vit"}) {
     for (bool train : {false, true}) {
-      const std::string name = std::string(model) + (train ? "/train" : "/infer");
-      benchmark::RegisterBenchmark(name.c_str(),
-                                   [model, train](benchmark::State& s) { Run(s, model, train); })
+      const std::string name =
+          std::string(model) + (train ? "/train" : "/infer");
+      benchmark::RegisterBenchmark(
+          name.c_str(),
+          [model, train](benchmark::State& s) { Run(s, model, train); })
           ->Arg(1)
           ->Arg(4)
           ->Iterations(g_iters)

@@ -1,14 +1,14 @@
 #include "vision/vit.h"
 
+#include <ATen/ATen.h>
+#include <torch/autograd.h>
+#include <torch/nn/functional/upsampling.h>
+
 #include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
-
-#include <ATen/ATen.h>
-#include <torch/autograd.h>
-#include <torch/nn/functional/upsampling.h>
 
 #include "absl/strings/str_cat.h"
 #include "vision/fused_ops.h"
@@ -21,14 +21,17 @@ namespace {
 // faster than oneDNN's convolution backward for these shapes.
 class OneDnnLinear : public torch::autograd::Function<OneDnnLinear> {
  public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias) {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& x,
+                               const torch::Tensor& weight,
+                               const torch::Tensor& bias) {
     ctx->save_for_backward({x, weight});
     return ConvLinear(x, weight, bias);
   }
 
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grads) {
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& x = saved[0];
     const torch::Tensor& weight = saved[1];
@@ -43,7 +46,8 @@ class OneDnnLinear : public torch::autograd::Function<OneDnnLinear> {
 };
 
 torch::Tensor Linear(const torch::Tensor& x, const torch::nn::Linear& layer) {
-  if (!at::GradMode::is_enabled()) return ConvLinear(x, layer->weight, layer->bias);
+  if (!at::GradMode::is_enabled())
+    return ConvLinear(x, layer->weight, layer->bias);
   return OneDnnLinear::apply(x, layer->weight, layer->bias);
 }
 
@@ -54,22 +58,26 @@ struct SegmentRunner : torch::CustomClassHolder {
   std::function<torch::Tensor(const torch::Tensor&)> run;
 };
 
-class CheckpointedSegment : public torch::autograd::Function<CheckpointedSegment> {
+class CheckpointedSegment
+    : public torch::autograd::Function<CheckpointedSegment> {
  public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               at::TensorList params, c10::intrusive_ptr<SegmentRunner> runner) {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& x, at::TensorList params,
+                               c10::intrusive_ptr<SegmentRunner> runner) {
     ctx->save_for_backward({x});
     ctx->saved_data["runner"] = c10::IValue::make_capsule(runner);
     ctx->saved_data["params"] = c10::List<at::Tensor>(params.vec());
     return runner->run(x);
   }
 
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grads) {
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grads) {
     const torch::Tensor x = ctx->get_saved_variables()[0];
     auto runner = c10::static_intrusive_pointer_cast<SegmentRunner>(
         ctx->saved_data["runner"].toCapsule());
-    const std::vector<at::Tensor> params = ctx->saved_data["params"].toTensorVector();
+    const std::vector<at::Tensor> params =
+        ctx->saved_data["params"].toTensorVector();
     torch::Tensor input = x.detach().requires_grad_(x.requires_grad());
     torch::Tensor output;
     {
@@ -90,9 +98,10 @@ class CheckpointedSegment : public torch::autograd::Function<CheckpointedSegment
     }
     torch::autograd::variable_list result(params.size() + 2);
     if (wrt.empty() || !output.requires_grad()) return result;
-    torch::autograd::variable_list g = torch::autograd::grad(
-        {output}, wrt, {grads[0]}, /*retain_graph=*/false, /*create_graph=*/false,
-        /*allow_unused=*/true);
+    torch::autograd::variable_list g =
+        torch::autograd::grad({output}, wrt, {grads[0]}, /*retain_graph=*/false,
+                              /*create_graph=*/false,
+                              /*allow_unused=*/true);
     for (size_t i = 0; i < g.size(); ++i) result[slot[i]] = g[i];
     return result;
   }
@@ -103,7 +112,8 @@ class CheckpointedSegment : public torch::autograd::Function<CheckpointedSegment
 absl::Status ValidateVitConfig(const VitConfig& c) {
   auto positive = [](const char* name, int64_t v) -> absl::Status {
     if (v > 0) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat("vit.", name, " must be > 0 (got ", v, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("vit.", name, " must be > 0 (got ", v, ")"));
   };
   for (auto [name, v] : std::vector<std::pair<const char*, int64_t>>{
            {"patch_size", c.patch_size()},
@@ -114,17 +124,18 @@ absl::Status ValidateVitConfig(const VitConfig& c) {
     if (absl::Status s = positive(name, v); !s.ok()) return s;
   }
   if (c.embed_dim() % c.num_heads() != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("vit.embed_dim (", c.embed_dim(),
-                                                   ") must be divisible by vit.num_heads (",
-                                                   c.num_heads(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "vit.embed_dim (", c.embed_dim(),
+        ") must be divisible by vit.num_heads (", c.num_heads(), ")"));
   }
   if (!(c.mlp_ratio() > 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("vit.mlp_ratio must be > 0 (got ", c.mlp_ratio(), ")"));
   }
   if (c.num_register_tokens() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("vit.num_register_tokens must be >= 0 (got ",
-                                                   c.num_register_tokens(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("vit.num_register_tokens must be >= 0 (got ",
+                     c.num_register_tokens(), ")"));
   }
   if (c.interpolate_offset() < 0) {
     return absl::InvalidArgumentError("vit.interpolate_offset must be >= 0");
@@ -135,12 +146,13 @@ absl::Status ValidateVitConfig(const VitConfig& c) {
   if (c.gradient_checkpointing_segments() < 0 ||
       c.gradient_checkpointing_segments() > c.depth()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "vit.gradient_checkpointing_segments must be in 0..depth (", c.depth(), "), got ",
-        c.gradient_checkpointing_segments()));
+        "vit.gradient_checkpointing_segments must be in 0..depth (", c.depth(),
+        "), got ", c.gradient_checkpointing_segments()));
   }
   if (c.gradient_checkpointing_segments() > 1 && c.return_block_outputs()) {
     return absl::InvalidArgumentError(
-        "vit.return_block_outputs cannot be combined with gradient_checkpointing_segments");
+        "vit.return_block_outputs cannot be combined with "
+        "gradient_checkpointing_segments");
   }
   return absl::OkStatus();
 }
@@ -152,7 +164,8 @@ VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t heads) : heads_(heads) {
   proj_ = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* attention) {
+torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x,
+                                        torch::Tensor* attention) {
   const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
   const int64_t hd = d / heads_;
   // [B, T, 3, H, hd] → [3, B·H, T, hd], one copy for q, k and v.
@@ -167,8 +180,10 @@ torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* a
   scores.baddbmm_(qkv[0], qkv[1].transpose(1, 2), /*beta=*/0, /*alpha=*/scale);
   torch::Tensor attn = scores.softmax(-1);
   if (attention != nullptr) *attention = attn.view({b, heads_, t, t});
-  torch::Tensor out =
-      at::bmm(attn, qkv[2]).view({b, heads_, t, hd}).transpose(1, 2).reshape({b, t, d});
+  torch::Tensor out = at::bmm(attn, qkv[2])
+                          .view({b, heads_, t, hd})
+                          .transpose(1, 2)
+                          .reshape({b, t, d});
   return Linear(out, proj_);
 }
 
@@ -185,9 +200,11 @@ LayerScaleImpl::LayerScaleImpl(int64_t dim) {
   gamma = register_parameter("gamma", at::ones({dim}));
 }
 
-VitBlockImpl::VitBlockImpl(int64_t dim, int64_t heads, int64_t hidden, bool layer_scale,
-                           double eps) {
-  auto ln = [&] { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps)); };
+VitBlockImpl::VitBlockImpl(int64_t dim, int64_t heads, int64_t hidden,
+                           bool layer_scale, double eps) {
+  auto ln = [&] {
+    return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
+  };
   norm1_ = register_module("norm1", ln());
   attn_ = register_module("attn", VitAttention(dim, heads));
   if (layer_scale) ls1_ = register_module("ls1", LayerScale(dim));
@@ -196,7 +213,8 @@ VitBlockImpl::VitBlockImpl(int64_t dim, int64_t heads, int64_t hidden, bool laye
   if (layer_scale) ls2_ = register_module("ls2", LayerScale(dim));
 }
 
-torch::Tensor VitBlockImpl::forward(const torch::Tensor& x, torch::Tensor* attention) {
+torch::Tensor VitBlockImpl::forward(const torch::Tensor& x,
+                                    torch::Tensor* attention) {
   torch::Tensor a = attn_->forward(norm1_->forward(x), attention);
   torch::Tensor y = ls1_ ? x + a * ls1_->gamma : x + a;
   torch::Tensor m = mlp_->forward(norm2_->forward(y));
@@ -205,62 +223,81 @@ torch::Tensor VitBlockImpl::forward(const torch::Tensor& x, torch::Tensor* atten
 
 // ---------------------------------------------------------------------------
 
-VisionTransformerImpl::VisionTransformerImpl(const VitConfig& config) : config_(config) {
+VisionTransformerImpl::VisionTransformerImpl(const VitConfig& config)
+    : config_(config) {
   const int64_t d = config.embed_dim();
   const int64_t grid = config.pos_embed_grid();
-  auto patch_embed = register_module("patch_embed", std::make_shared<torch::nn::Module>());
+  auto patch_embed =
+      register_module("patch_embed", std::make_shared<torch::nn::Module>());
   patch_proj_ = patch_embed->register_module(
-      "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, d, config.patch_size())
-                                    .stride(config.patch_size())));
+      "proj",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(3, d, config.patch_size())
+                            .stride(config.patch_size())));
   cls_token = register_parameter("cls_token", at::zeros({1, 1, d}));
-  pos_embed = register_parameter("pos_embed", at::randn({1, 1 + grid * grid, d}) * 0.02);
+  pos_embed = register_parameter("pos_embed",
+                                 at::randn({1, 1 + grid * grid, d}) * 0.02);
   if (config.num_register_tokens() > 0) {
-    register_tokens =
-        register_parameter("register_tokens", at::randn({1, config.num_register_tokens(), d}) * 1e-6);
+    register_tokens = register_parameter(
+        "register_tokens",
+        at::randn({1, config.num_register_tokens(), d}) * 1e-6);
   }
   if (config.mask_token()) {
     // Unused in the forward pass (as in DINOv2, where it is frozen); kept so
     // that DINOv2 checkpoints load strictly.
-    mask_token = register_parameter("mask_token", at::zeros({1, d}), /*requires_grad=*/false);
+    mask_token = register_parameter("mask_token", at::zeros({1, d}),
+                                    /*requires_grad=*/false);
   }
   blocks_ = register_module("blocks", torch::nn::ModuleList());
-  const int64_t hidden = static_cast<int64_t>(d * static_cast<double>(config.mlp_ratio()));
+  const int64_t hidden =
+      static_cast<int64_t>(d * static_cast<double>(config.mlp_ratio()));
   for (int i = 0; i < config.depth(); ++i) {
-    blocks_->push_back(VitBlock(d, config.num_heads(), hidden, config.layer_scale(),
+    blocks_->push_back(VitBlock(d, config.num_heads(), hidden,
+                                config.layer_scale(),
                                 config.layer_norm_epsilon()));
   }
   norm_ = register_module(
-      "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(config.layer_norm_epsilon())));
+      "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(
+                  config.layer_norm_epsilon())));
 }
 
-torch::Tensor VisionTransformerImpl::PositionEmbedding(int64_t rows, int64_t cols) {
+torch::Tensor VisionTransformerImpl::PositionEmbedding(int64_t rows,
+                                                       int64_t cols) {
   const int64_t n = pos_embed.size(1) - 1;
-  const int64_t m = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(n))));
-  TORCH_CHECK(m * m == n, "pos_embed holds ", n, " patch positions, not a square grid");
-  // DINOv2 keeps the table when the token count matches and the image is square.
+  const int64_t m =
+      static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(n))));
+  TORCH_CHECK(m * m == n, "pos_embed holds ", n,
+              " patch positions, not a square grid");
+  // DINOv2 keeps the table when the token count matches and the image is
+  // square.
   if (rows * cols == n && rows == cols) return pos_embed;
   const int64_t d = pos_embed.size(2);
   torch::Tensor table = pos_embed.to(at::kFloat);
-  torch::Tensor grid = table.narrow(1, 1, n).reshape({1, m, m, d}).permute({0, 3, 1, 2});
+  torch::Tensor grid =
+      table.narrow(1, 1, n).reshape({1, m, m, d}).permute({0, 3, 1, 2});
   namespace F = torch::nn::functional;
   F::InterpolateFuncOptions options;
-  options.mode(torch::kBicubic).align_corners(false).antialias(config_.interpolate_antialias());
+  options.mode(torch::kBicubic)
+      .align_corners(false)
+      .antialias(config_.interpolate_antialias());
   if (config_.interpolate_offset() > 0) {
     const double off = config_.interpolate_offset();
-    options.scale_factor(std::vector<double>{(rows + off) / m, (cols + off) / m})
+    options
+        .scale_factor(std::vector<double>{(rows + off) / m, (cols + off) / m})
         .recompute_scale_factor(false);
   } else {
     options.size(std::vector<int64_t>{rows, cols});
   }
   torch::Tensor resized = F::interpolate(grid, options);
   TORCH_CHECK(resized.size(2) == rows && resized.size(3) == cols,
-              "position embedding interpolated to ", resized.sizes(), ", expected grid ", rows,
-              "x", cols);
+              "position embedding interpolated to ", resized.sizes(),
+              ", expected grid ", rows, "x", cols);
   resized = resized.permute({0, 2, 3, 1}).reshape({1, rows * cols, d});
-  return at::cat({table.narrow(1, 0, 1), resized}, 1).to(pos_embed.scalar_type());
+  return at::cat({table.narrow(1, 0, 1), resized}, 1)
+      .to(pos_embed.scalar_type());
 }
 
-torch::Tensor VisionTransformerImpl::RunBlocks(torch::Tensor x, BackboneOutput* out) {
+torch::Tensor VisionTransformerImpl::RunBlocks(torch::Tensor x,
+                                               BackboneOutput* out) {
   const int64_t depth = static_cast<int64_t>(blocks_->size());
   const int64_t segments = config_.gradient_checkpointing_segments();
   int64_t first_plain = 0;
@@ -287,7 +324,9 @@ torch::Tensor VisionTransformerImpl::RunBlocks(torch::Tensor x, BackboneOutput* 
   }
   for (int64_t i = first_plain; i < depth; ++i) {
     torch::Tensor* attention =
-        (config_.return_last_attention() && i == depth - 1) ? &out->last_attention : nullptr;
+        (config_.return_last_attention() && i == depth - 1)
+            ? &out->last_attention
+            : nullptr;
     x = blocks_->ptr<VitBlockImpl>(i)->forward(x, attention);
     if (config_.return_block_outputs()) out->block_outputs.push_back(x);
   }
@@ -298,10 +337,11 @@ BackboneOutput VisionTransformerImpl::Forward(const torch::Tensor& images) {
   const int64_t p = config_.patch_size();
   TORCH_CHECK(images.dim() == 4 && images.size(1) == 3,
               "ViT expects images [B, 3, H, W], got ", images.sizes());
-  TORCH_CHECK(images.scalar_type() == at::kFloat, "ViT expects float32 images, got ",
-              images.scalar_type());
-  TORCH_CHECK(images.size(2) % p == 0 && images.size(3) % p == 0, "ViT input ", images.size(2),
-              "x", images.size(3), " is not a multiple of the patch size ", p);
+  TORCH_CHECK(images.scalar_type() == at::kFloat,
+              "ViT expects float32 images, got ", images.scalar_type());
+  TORCH_CHECK(images.size(2) % p == 0 && images.size(3) % p == 0, "ViT input ",
+              images.size(2), "x", images.size(3),
+              " is not a multiple of the patch size ", p);
   const int64_t b = images.size(0);
   const int64_t rows = images.size(2) / p, cols = images.size(3) / p;
   // [B, D, rows, cols] → [B, rows·cols, D]
@@ -324,9 +364,15 @@ BackboneOutput VisionTransformerImpl::Forward(const torch::Tensor& images) {
   out.grid_rows = rows;
   out.grid_cols = cols;
   switch (config_.pooling()) {
-    case VitConfig::CLS: out.pooled = out.cls_token; break;
-    case VitConfig::MEAN_PATCH: out.pooled = out.local.mean(1); break;
-    default: out.pooled = x.mean(1); break;
+    case VitConfig::CLS:
+      out.pooled = out.cls_token;
+      break;
+    case VitConfig::MEAN_PATCH:
+      out.pooled = out.local.mean(1);
+      break;
+    default:
+      out.pooled = x.mean(1);
+      break;
   }
   return out;
 }

@@ -1,21 +1,21 @@
 // Vision transformer in the DINOv2 layout (`patch_embed.proj`, `cls_token`,
 // `pos_embed`, `register_tokens`, `mask_token`, `blocks.{i}.norm1`, `attn.qkv`,
-// `attn.proj`, `ls1.gamma`, `norm2`, `mlp.fc1`, `mlp.fc2`, `ls2.gamma`, `norm`):
-// DINOv2 ViT-B/14 with 4 registers as MaMA uses it, and the timm/DeiT/BLIP
-// ViT-B/16 of MGCA (same names, no registers, LayerScale or mask token).
-// Position embeddings are interpolated exactly as DINOv2 does for other input
-// sizes; gradient checkpointing trades compute for memory in training.
+// `attn.proj`, `ls1.gamma`, `norm2`, `mlp.fc1`, `mlp.fc2`, `ls2.gamma`,
+// `norm`): DINOv2 ViT-B/14 with 4 registers as MaMA uses it, and the
+// timm/DeiT/BLIP ViT-B/16 of MGCA (same names, no registers, LayerScale or mask
+// token). Position embeddings are interpolated exactly as DINOv2 does for other
+// input sizes; gradient checkpointing trades compute for memory in training.
 #ifndef MAMMOVL_VISION_VIT_H_
 #define MAMMOVL_VISION_VIT_H_
-
-#include <cstdint>
-#include <vector>
 
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "vision/backbone.h"
@@ -33,7 +33,8 @@ class VitAttentionImpl : public torch::nn::Module {
   VitAttentionImpl(int64_t dim, int64_t heads);
   // x [B, T, D] → [B, T, D]; stores the attention probabilities in
   // `*attention` when it is non-null.
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attention = nullptr);
+  torch::Tensor forward(const torch::Tensor& x,
+                        torch::Tensor* attention = nullptr);
 
  private:
   int64_t heads_;
@@ -61,8 +62,10 @@ TORCH_MODULE(LayerScale);
 // Pre-norm block: x + ls1(attn(norm1(x))), then x + ls2(mlp(norm2(x))).
 class VitBlockImpl : public torch::nn::Module {
  public:
-  VitBlockImpl(int64_t dim, int64_t heads, int64_t hidden, bool layer_scale, double eps);
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* attention = nullptr);
+  VitBlockImpl(int64_t dim, int64_t heads, int64_t hidden, bool layer_scale,
+               double eps);
+  torch::Tensor forward(const torch::Tensor& x,
+                        torch::Tensor* attention = nullptr);
 
  private:
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
