@@ -5,7 +5,7 @@
 // it next to the Python reference (tools/reference_bench/vision_reference.py).
 //
 //   bazel run //vision:vision_benchmark -- --threads=2 \
-//       --benchmark_filter='B2/infer/1'
+//       --benchmark_filter='b2/infer/1'
 //
 // Flags besides Google Benchmark's: --threads=N (intra-op threads, default 2),
 // --iters=N (timed iterations per case, default 2; one warm-up runs first),
