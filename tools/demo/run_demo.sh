@@ -36,7 +36,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-out="${MAMMOVL_DEMO_DIR:-$HOME/mammovl-demo}"
+out="${MAMMOVL_DEMO_DIR:-${HOME:-.}/mammovl-demo}"
 steps=""
 quick=0
 patients=""
@@ -86,7 +86,7 @@ die() { printf 'run_demo: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- binaries
 if [ -z "$bin" ]; then
-  cache="${MAMMOVL_DISK_CACHE:-$HOME/.cache/mammovl/bazel-disk}"
+  cache="${MAMMOVL_DISK_CACHE:-${HOME:-.}/.cache/mammovl/bazel-disk}"
   mkdir -p "$cache"
   say "== [build] bazel build (warm: seconds; cold: see README.md)"
   start=$SECONDS
