@@ -80,7 +80,7 @@ compare_with_reference() {
 for target in 0 5 15; do
   OUT="$TMP/killed_$target"
   # Own session, so that kill -9 can also take the whole process group.
-  setsid "$BIN" "${COMMON[@]}" --set="output_dir: \"$OUT\"" --set='slow_down_s: 0.05' \
+  setsid "$BIN" "${COMMON[@]}" --set="output_dir: \"$OUT\"" --set='slow_down_s: 0.5' \
     --logtostderr >"$TMP/killed_$target.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 600); do  # up to 60 s

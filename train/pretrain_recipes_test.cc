@@ -253,6 +253,49 @@ TEST(PretrainModelTest, LocalLossWithoutLocalHeadsIsRejected) {
                              HasSubstr("not a pretraining loss")));
 }
 
+// The trainer's after-backward hook reaches the loss: MGCA's prototypes get
+// no update while `epoch < freeze_prototypes_epochs` and do get one after.
+TEST(PretrainModelTest, MgcaPrototypesFrozenInEarlyEpochs) {
+  for (const int freeze_epochs : {1000, 0}) {
+    const std::string run_dir =
+        absl::StrCat(TempDir(), "/mgca_freeze_", freeze_epochs);
+    const Experiment e = LoadExperiment(
+        ConfigPath("demo_mgca_resnet50"),
+        {absl::StrCat("run_dir: \"", run_dir, "\""),
+         absl::StrCat("loss { mgca { freeze_prototypes_epochs: ",
+                      freeze_epochs, " } }"),
+         "train { max_steps: 3 num_threads: 1 logging { tensorboard: false } "
+         "checkpoint { every_n_steps: 0 } }",
+         "train.schedule: { constant {} }",
+         "data { loader { batch_size: 4 num_workers: 1 } }"});
+    MVL_ASSERT_OK_AND_ASSIGN(TrainResult result, RunPretraining(e));
+    at::manual_seed(e.train().seed());  // as RunPretraining before building
+    MVL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<PretrainModel> initial,
+                             BuildPretrainModel(e));
+    MVL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<PretrainModel> trained,
+                             BuildPretrainModel(e));
+    MVL_ASSERT_OK(trained->LoadWeights(result.last_checkpoint));
+    const NamedTensors a = initial->Parameters();
+    const NamedTensors b = trained->Parameters();
+    for (const char* name :
+         {"prototype_layer.weight", "text_projection.head.0.weight"}) {
+      ASSERT_NE(FindTensor(a, name), nullptr) << name;
+      ASSERT_NE(FindTensor(b, name), nullptr) << name;
+    }
+    // The loss renormalises the prototype rows in place before every
+    // forward pass, so frozen prototypes are the initial ones at unit norm.
+    const at::Tensor init = *FindTensor(a, "prototype_layer.weight");
+    const at::Tensor unit = init / init.norm(2, {1}, /*keepdim=*/true);
+    EXPECT_EQ(at::allclose(unit, *FindTensor(b, "prototype_layer.weight"),
+                           /*rtol=*/0, /*atol=*/1e-6),
+              freeze_epochs > 0)
+        << "freeze_prototypes_epochs " << freeze_epochs;
+    // Other weights train in both cases.
+    EXPECT_FALSE(at::equal(*FindTensor(a, "text_projection.head.0.weight"),
+                           *FindTensor(b, "text_projection.head.0.weight")));
+  }
+}
+
 TEST(PretrainModelTest, MismatchedEmbeddingWidthsAreRejected) {
   Experiment e = LoadExperiment(ConfigPath("demo_mammoclip"));
   e.mutable_model()->mutable_text_projection()->mutable_linear()->set_output_dim(
