@@ -93,9 +93,10 @@ Padding2d ModulePadding(const Padding2d& pad, bool dynamic) {
   return !dynamic && pad.symmetric() ? pad : Padding2d{};
 }
 
-torch::nn::BatchNorm2d MakeBatchNorm(int64_t channels, double eps) {
+torch::nn::BatchNorm2d MakeBatchNorm(int64_t channels, double eps,
+                                     double momentum) {
   return torch::nn::BatchNorm2d(
-      torch::nn::BatchNorm2dOptions(channels).momentum(0.01).eps(eps));
+      torch::nn::BatchNorm2dOptions(channels).momentum(momentum).eps(eps));
 }
 
 // Pads `x` by `pad` with zeros (F.pad order: left, right, top, bottom).
@@ -202,6 +203,11 @@ absl::Status ValidateEfficientNetConfig(const EfficientNetConfig& config) {
         absl::StrCat("efficientnet.batch_norm_epsilon must be > 0 (got ",
                      c.batch_norm_epsilon(), ")"));
   }
+  if (!(c.batch_norm_momentum() > 0 && c.batch_norm_momentum() <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("efficientnet.batch_norm_momentum must be in (0, 1] (got ",
+                     c.batch_norm_momentum(), ")"));
+  }
   if (c.padding() == EfficientNetConfig::PADDING_UNSPECIFIED) {
     return absl::InvalidArgumentError(
         "efficientnet.padding is PADDING_UNSPECIFIED");
@@ -259,6 +265,7 @@ std::vector<MBConvSpec> EfficientNetBlockSpecs(const EfficientNetConfig& c) {
   const double rate = c.drop_connect_rate();
   for (size_t i = 0; i < specs.size(); ++i) {
     specs[i].index = static_cast<int64_t>(i);
+    specs[i].bn_momentum = c.batch_norm_momentum();
     specs[i].drop_connect_rate =
         rate * static_cast<double>(i) / static_cast<double>(specs.size());
   }
@@ -275,20 +282,22 @@ MBConvBlockImpl::MBConvBlockImpl(const MBConvSpec& spec, double bn_eps)
   if (spec.expand_ratio != 1) {
     expand_conv_ =
         register_module("_expand_conv", MakeConv(inp, oup, 1, 1, 1, false, {}));
-    bn0_ = register_module("_bn0", MakeBatchNorm(oup, bn_eps));
+    bn0_ =
+        register_module("_bn0", MakeBatchNorm(oup, bn_eps, spec.bn_momentum));
   }
   depthwise_conv_ = register_module(
       "_depthwise_conv",
       MakeConv(oup, oup, spec.kernel, spec.stride, oup, false,
                ModulePadding(spec.depthwise_padding, spec.dynamic_padding)));
-  bn1_ = register_module("_bn1", MakeBatchNorm(oup, bn_eps));
+  bn1_ = register_module("_bn1", MakeBatchNorm(oup, bn_eps, spec.bn_momentum));
   se_reduce_ = register_module(
       "_se_reduce", MakeConv(oup, spec.squeeze_filters, 1, 1, 1, true, {}));
   se_expand_ = register_module(
       "_se_expand", MakeConv(spec.squeeze_filters, oup, 1, 1, 1, true, {}));
   project_conv_ = register_module(
       "_project_conv", MakeConv(oup, spec.output_filters, 1, 1, 1, false, {}));
-  bn2_ = register_module("_bn2", MakeBatchNorm(spec.output_filters, bn_eps));
+  bn2_ = register_module(
+      "_bn2", MakeBatchNorm(spec.output_filters, bn_eps, spec.bn_momentum));
 }
 
 Padding2d MBConvBlockImpl::DepthwisePadding(const torch::Tensor& x) const {
@@ -376,7 +385,8 @@ EfficientNetImpl::EfficientNetImpl(const EfficientNetConfig& config,
   conv_stem_ = register_module("_conv_stem",
                                MakeConv(3, stem_out, 3, 2, 1, false,
                                         ModulePadding(stem_padding_, dynamic)));
-  bn0_ = register_module("_bn0", MakeBatchNorm(stem_out, eps));
+  bn0_ = register_module(
+      "_bn0", MakeBatchNorm(stem_out, eps, config_.batch_norm_momentum()));
   blocks_ = register_module("_blocks", torch::nn::ModuleList());
   for (const MBConvSpec& spec : specs_)
     blocks_->push_back(MBConvBlock(spec, eps));
@@ -386,7 +396,9 @@ EfficientNetImpl::EfficientNetImpl(const EfficientNetConfig& config,
     feature_dim_ = RoundFilters(1280, width);
     conv_head_ = register_module(
         "_conv_head", MakeConv(last, feature_dim_, 1, 1, 1, false, {}));
-    bn1_ = register_module("_bn1", MakeBatchNorm(feature_dim_, eps));
+    bn1_ = register_module(
+        "_bn1",
+        MakeBatchNorm(feature_dim_, eps, config_.batch_norm_momentum()));
   } else {
     feature_dim_ = last;
   }

@@ -46,6 +46,7 @@ struct MBConvSpec {
   double drop_connect_rate = 0;  // 0.2 · index / num_blocks
   bool dynamic_padding = false;  // pads from the real input (Padding DYNAMIC)
   Padding2d depthwise_padding;   // static pads of the depthwise conv
+  double bn_momentum = 0.01;     // PyTorch BatchNorm momentum
 };
 
 // Returns every block's spec for a resolved config, in `_blocks` order.

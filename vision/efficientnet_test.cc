@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "core/npy_tensor.h"
 #include "core/state_dict.h"
 #include "core/status_matchers.h"
@@ -168,6 +169,39 @@ TEST(EfficientNetTest, TrainingModeAppliesDropConnectAndDropout) {
   EXPECT_LT(zero_fraction, 0.8);
 }
 
+// `batch_norm_momentum` is the weight of the batch statistic in every
+// BatchNorm's running update: from zero running means, one training pass
+// leaves momentum × the batch mean, so 0.5 gives 50 times what 0.01 gives.
+TEST(EfficientNetTest, BatchNormMomentumSetsRunningStatisticUpdate) {
+  const at::Tensor input = TestTensor("efficientnet/input_batch");
+  ASSERT_TRUE(input.defined());
+  std::map<std::string, at::Tensor> means[2];
+  const char* extra[2] = {"dropout_rate: 0 drop_connect_rate: 0",
+                          "dropout_rate: 0 drop_connect_rate: 0 "
+                          "batch_norm_momentum: 0.5"};
+  for (int i = 0; i < 2; ++i) {
+    EfficientNet net = LoadSmall(SmallConfig(260, extra[i]), true);
+    for (auto& item : net->named_buffers()) {
+      if (absl::EndsWith(item.key(), "running_mean")) item.value().zero_();
+    }
+    net->train();
+    at::NoGradGuard no_grad;
+    net->Forward(input);
+    for (const auto& item : net->named_buffers()) {
+      if (absl::EndsWith(item.key(), "running_mean")) {
+        means[i][item.key()] = item.value().clone();
+      }
+    }
+  }
+  ASSERT_FALSE(means[0].empty());
+  for (const char* key : {"_bn0.running_mean", "_blocks.0._bn1.running_mean",
+                          "_bn1.running_mean"}) {
+    ASSERT_TRUE(means[0].count(key) && means[1].count(key)) << key;
+    EXPECT_GT(means[0][key].abs().max().item<double>(), 0) << key;
+    EXPECT_TRUE(TensorsClose(means[1][key], means[0][key] * 50, 1e-4)) << key;
+  }
+}
+
 // Spec table (mammoclip.md §1.3): (before, after) pads of the stride-2 convs.
 TEST(EfficientNetTest, StaticPaddingTableOfMammoClipB2AndB5) {
   struct Expect {
@@ -283,6 +317,11 @@ TEST(EfficientNetTest, ValidateRejectsBadFields) {
   EXPECT_THAT(ValidateEfficientNetConfig(ParseConfig("nominal_image_size: -4")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("nominal_image_size")));
+  for (const char* bad : {"batch_norm_momentum: 0", "batch_norm_momentum: 1.5"}) {
+    EXPECT_THAT(ValidateEfficientNetConfig(ParseConfig(bad)),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("batch_norm_momentum")));
+  }
   MVL_EXPECT_OK(
       ValidateEfficientNetConfig(ParseConfig("variant: B5 tap_blocks: 38")));
 }
