@@ -15,7 +15,6 @@
 // Flags besides Google Benchmark's (all --name=value): threads (2), iters
 // (2, after one warm-up step), batch (2), height (1520), width (912), size
 // (518), gpt2_layers (2; BioMedLM has 32).
-#include <sys/resource.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +27,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/optim/adamw.h>
 
+#include "core/process_usage.h"
 #include "absl/strings/str_cat.h"
 #include "core/proto_config.h"
 #include "data/loader/loader.h"
@@ -40,19 +40,6 @@ namespace {
 std::map<std::string, int> g_flags = {
     {"threads", 2}, {"iters", 2},  {"batch", 2},      {"height", 1520},
     {"width", 912}, {"size", 518}, {"gpt2_layers", 2}};
-
-double ProcessCpuSeconds() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
-         1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-long PeakRssMiB() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024;
-}
 
 void RunStep(benchmark::State& state, const std::string& recipe) {
   at::set_num_threads(g_flags["threads"]);
@@ -117,18 +104,18 @@ void RunStep(benchmark::State& state, const std::string& recipe) {
   double cpu = 0;
   int iters = 0;
   for (auto _ : state) {
-    const double c0 = ProcessCpuSeconds();
+    const double c0 = core::ProcessCpuSeconds();
     for (int i = 0; i < g_flags["iters"]; ++i) {
       if (!step()) return;
       ++iters;
     }
-    cpu += ProcessCpuSeconds() - c0;
+    cpu += core::ProcessCpuSeconds() - c0;
   }
   state.counters["seconds_per_step"] = benchmark::Counter(
       static_cast<double>(iters), benchmark::Counter::kIsRate |
                                       benchmark::Counter::kInvert);
   state.counters["process_cpu_s_per_step"] = cpu / std::max(iters, 1);
-  state.counters["peak_rss_mib"] = static_cast<double>(PeakRssMiB());
+  state.counters["peak_rss_mib"] = core::PeakRssMiB();
 }
 
 }  // namespace

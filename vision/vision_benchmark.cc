@@ -17,7 +17,6 @@
 #include <benchmark/benchmark.h>
 #include <c10/core/InferenceMode.h>
 #include <malloc.h>
-#include <sys/resource.h>
 #include <torch/optim/adamw.h>
 
 #include <cstdlib>
@@ -25,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/process_usage.h"
 #include "vision/backbone.h"
 #include "vision/efficientnet.h"
 #include "vision/vision_config.pb.h"
@@ -35,21 +35,6 @@ namespace {
 
 int g_iters = 2;
 bool g_channels_last = true;
-
-// User + system CPU seconds of the whole process (all threads) so far. On a
-// shared machine this moves less than wall time when others load the CPUs.
-double ProcessCpuSeconds() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
-         1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-long PeakRssMiB() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024;
-}
 
 std::shared_ptr<BackboneImpl> Build(const std::string& model) {
   if (model == "vit") {
@@ -88,11 +73,11 @@ void Run(benchmark::State& state, const std::string& model, bool train) {
     }
   };
   step();  // warm-up: first touch of memory, oneDNN kernel creation
-  const double cpu0 = ProcessCpuSeconds();
+  const double cpu0 = core::ProcessCpuSeconds();
   for (auto _ : state) step();
   state.counters["process_cpu_s_per_iter"] =
-      (ProcessCpuSeconds() - cpu0) / static_cast<double>(state.iterations());
-  state.counters["peak_rss_mib"] = static_cast<double>(PeakRssMiB());
+      (core::ProcessCpuSeconds() - cpu0) / static_cast<double>(state.iterations());
+  state.counters["peak_rss_mib"] = core::PeakRssMiB();
   state.SetItemsProcessed(state.iterations() * batch);
   state.counters["images_per_s"] =
       benchmark::Counter(static_cast<double>(batch),

@@ -2,7 +2,6 @@
 // Mammo-CLIP (1520×912) and MaMA (518²) training augmentations. Run by
 // tools/bench/loader_bench.sh next to the Python reference; reads the PNG
 // folder from MAMMOVL_BENCH_PNG_DIR. Reports images/s and peak RSS.
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include <benchmark/benchmark.h>
 #include <dirent.h>
 
+#include "core/process_usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "data/loader/loader.h"
@@ -77,9 +77,7 @@ void BM_Loader(benchmark::State& state, const std::string& transform) {
     benchmark::DoNotOptimize(batch->images[0].data_ptr());
   }
   state.SetItemsProcessed(images);
-  rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  state.counters["peak_rss_MiB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  state.counters["peak_rss_MiB"] = core::PeakRssMiB();
   state.counters["peak_prefetch_MiB"] =
       static_cast<double>((*loader)->stats().peak_bytes_in_flight) / (1 << 20);
 }
