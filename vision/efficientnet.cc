@@ -466,7 +466,9 @@ BackboneOutput EfficientNetImpl::Forward(const torch::Tensor& images) {
   }
   for (int64_t t : taps_) out.maps.push_back(tapped[t]);
   out.head_map = config_.include_head() ? Head(x, fused) : x;
-  torch::Tensor pooled = out.head_map.mean({2, 3});
+  torch::Tensor pooled = config_.global_pooling() == EfficientNetConfig::MAX
+                             ? out.head_map.amax({2, 3})
+                             : out.head_map.mean({2, 3});
   if (is_training() && config_.dropout_rate() > 0) {
     pooled = torch::nn::functional::dropout(
         pooled, torch::nn::functional::DropoutFuncOptions()

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -167,6 +169,33 @@ TEST(EfficientNetTest, TrainingModeAppliesDropConnectAndDropout) {
   const double zero_fraction = (a == 0).to(at::kFloat).mean().item<double>();
   EXPECT_GT(zero_fraction, 0.2);
   EXPECT_LT(zero_fraction, 0.8);
+}
+
+// MAX pooling takes the largest activation of each channel of the head map;
+// the default averages it (the fixtures' reference).
+TEST(EfficientNetTest, GlobalMaxPoolingTakesTheMaximumOfEachChannel) {
+  const at::Tensor input = TestTensor("efficientnet/input_batch");
+  ASSERT_TRUE(input.defined());
+  at::NoGradGuard no_grad;
+  EfficientNet average = LoadSmall(SmallConfig(260, "dropout_rate: 0"), true);
+  EfficientNet max = LoadSmall(SmallConfig(260, "dropout_rate: 0 global_pooling: MAX"), true);
+  average->eval();
+  max->eval();
+  const BackboneOutput a = average->Forward(input);
+  const BackboneOutput m = max->Forward(input);
+  ASSERT_TRUE(at::equal(a.head_map, m.head_map));
+  const int64_t batch = m.head_map.size(0), channels = m.head_map.size(1);
+  ASSERT_EQ(m.pooled.sizes(), (std::vector<int64_t>{batch, channels}));
+  const at::Tensor flat = m.head_map.reshape({batch, channels, -1});
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t c = 0; c < channels; c += 7) {
+      float best = -std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < flat.size(2); ++i) best = std::max(best, flat[b][c][i].item<float>());
+      EXPECT_EQ(m.pooled[b][c].item<float>(), best) << b << "," << c;
+    }
+  }
+  EXPECT_GT((m.pooled - a.pooled).min().item<double>(), 0)
+      << "the maximum exceeds the mean wherever a channel is not constant";
 }
 
 // `batch_norm_momentum` is the weight of the batch statistic in every
