@@ -553,24 +553,25 @@ SplitMetrics Score(const Predictions& p, double threshold) {
   return m;
 }
 
-// The live parameters and buffers of the MIL model and, when fine-tuned,
+// The live parameters (or buffers) of the MIL model and, when fine-tuned,
 // of the backbone (`inst_encoder.backbone.*`).
-train::NamedTensors Parameters(MilModel& model, const FeatureExtractor* online) {
+train::NamedTensors Collect(MilModel& model, const FeatureExtractor* online, bool buffers) {
   train::NamedTensors out;
-  for (const auto& p : model->named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& t : buffers ? model->named_buffers() : model->named_parameters()) {
+    out.emplace_back(t.key(), t.value());
+  }
   if (online != nullptr) {
-    for (auto& p : online->NamedParameters()) out.push_back(std::move(p));
+    for (auto& t : buffers ? online->NamedBuffers() : online->NamedParameters()) {
+      out.push_back(std::move(t));
+    }
   }
   return out;
 }
-
+train::NamedTensors Parameters(MilModel& model, const FeatureExtractor* online) {
+  return Collect(model, online, /*buffers=*/false);
+}
 train::NamedTensors Buffers(MilModel& model, const FeatureExtractor* online) {
-  train::NamedTensors out;
-  for (const auto& b : model->named_buffers()) out.emplace_back(b.key(), b.value());
-  if (online != nullptr) {
-    for (auto& b : online->NamedBuffers()) out.push_back(std::move(b));
-  }
-  return out;
+  return Collect(model, online, /*buffers=*/true);
 }
 
 core::StateDict ModelState(MilModel& model, const FeatureExtractor* online) {
