@@ -229,7 +229,9 @@ TEST(MilTrainTest, FineTunesTheBackboneAndSavesItWithTheModel) {
     EXPECT_DOUBLE_EQ(e.bacc, m.bacc) << head;
   }
   for (const auto& [head, m] : trained.valid.heads) {
-    if (!std::isnan(m.auc)) EXPECT_DOUBLE_EQ(evaluated.valid.heads.at(head).auc, m.auc) << head;
+    if (!std::isnan(m.auc)) {
+      EXPECT_DOUBLE_EQ(evaluated.valid.heads.at(head).auc, m.auc) << head;
+    }
   }
   if (trained.roi_images > 0) {
     MVL_ASSERT_OK_AND_ASSIGN(MilRunResult roi, RunMilPipeline(config, "roi_eval"));
