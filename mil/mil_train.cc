@@ -39,6 +39,11 @@
 namespace mammovl::mil {
 namespace {
 
+// State-dict prefix of the backbone in best_model.safetensors (the
+// reference's online model: `inst_encoder.backbone.*`; the encoder's own
+// names start with `backbone.`).
+constexpr char kBackbonePrefix[] = "inst_encoder.";
+
 std::string Dirname(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
@@ -81,6 +86,21 @@ absl::Status ValidateMilPipelineConfig(const MilPipelineConfig& config) {
                                  "must be > 0"));
   MVL_RETURN_IF_ERROR(CheckRange(f.shard() >= 0 && f.shard() < f.num_shards(),
                                  "features.shard", f.shard(), "must be in [0, num_shards)"));
+  if (f.trainable() && !f.cache_dir().empty()) {
+    return absl::InvalidArgumentError(
+        "features.cache_dir: offline feature files are of a frozen backbone, "
+        "features.trainable fine-tunes it online");
+  }
+  if (f.trainable() && f.standardize()) {
+    return absl::InvalidArgumentError(
+        "features.standardize: fixed feature statistics need a frozen backbone "
+        "(features.trainable is set)");
+  }
+  if (config.training().flip_augmentation() && !f.trainable()) {
+    return absl::InvalidArgumentError(
+        "training.flip_augmentation needs features.trainable (offline features are of "
+        "unflipped images)");
+  }
   if (!config.model().fpn()) {
     return absl::InvalidArgumentError("model.fpn must be true: mil_main feeds backbone maps");
   }
@@ -193,7 +213,8 @@ absl::StatusOr<std::unique_ptr<FeatureExtractor>> FeatureExtractor::Create(
                        vision::BuildImageEncoder(config.features().backbone()));
   vision::ImageEncoder& encoder = extractor->impl_->encoder;
   encoder->eval();
-  for (at::Tensor& p : encoder->parameters()) p.set_requires_grad(false);
+  extractor->trainable_ = config.features().trainable();
+  for (at::Tensor& p : encoder->parameters()) p.set_requires_grad(extractor->trainable_);
   const std::vector<int64_t> available = encoder->backbone().map_channels();
   extractor->impl_->maps = MapIndices(config.features(), static_cast<int>(available.size()));
   const std::vector<int64_t> expected = BackboneChannelsOf(config.model());
@@ -228,22 +249,55 @@ absl::StatusOr<ImageFeatures> FeatureExtractor::Extract(const at::Tensor& image,
   out.padding = bag.padding;
   out.padded_height = bag.padded_height;
   out.padded_width = bag.padded_width;
+  const bool was_training = is_training();
+  SetTraining(false);
+  at::NoGradGuard no_grad;
+  absl::StatusOr<std::vector<at::Tensor>> maps = Maps(bag.patches);
+  SetTraining(was_training);
+  if (!maps.ok()) return maps.status();
+  out.maps = *std::move(maps);
+  return out;
+}
+
+absl::StatusOr<std::vector<at::Tensor>> FeatureExtractor::Maps(const at::Tensor& patches) {
+  std::vector<at::Tensor> out;
   MVL_RETURN_IF_ERROR(core::RunTorch("backbone features", [&]() -> absl::Status {
-    at::NoGradGuard no_grad;
-    const int64_t n = bag.patches.size(0);
+    const int64_t n = patches.size(0);
     std::vector<std::vector<at::Tensor>> parts(impl_->maps.size());
     for (int64_t start = 0; start < n; start += batch_patches_) {
       const int64_t end = std::min<int64_t>(n, start + batch_patches_);
-      at::Tensor x = bag.patches.slice(0, start, end);
+      at::Tensor x = patches.slice(0, start, end);
       if (x.size(1) == 1) x = x.expand({x.size(0), 3, x.size(2), x.size(3)});
       vision::EncoderOutput enc = impl_->encoder->forward(x.contiguous());
       for (size_t i = 0; i < impl_->maps.size(); ++i) {
         parts[i].push_back(enc.features.maps.at(impl_->maps[i]).contiguous());
       }
     }
-    for (auto& p : parts) out.maps.push_back(at::cat(p, 0).contiguous());
+    for (auto& p : parts) out.push_back(p.size() == 1 ? p[0] : at::cat(p, 0).contiguous());
     return absl::OkStatus();
   }));
+  return out;
+}
+
+void FeatureExtractor::SetTraining(bool training) {
+  impl_->encoder->train(training && trainable_);
+}
+
+bool FeatureExtractor::is_training() const { return impl_->encoder->is_training(); }
+
+std::vector<std::pair<std::string, at::Tensor>> FeatureExtractor::NamedParameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& p : impl_->encoder->named_parameters()) {
+    out.emplace_back(kBackbonePrefix + p.key(), p.value());
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> FeatureExtractor::NamedBuffers() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const auto& b : impl_->encoder->named_buffers()) {
+    out.emplace_back(kBackbonePrefix + b.key(), b.value());
+  }
   return out;
 }
 
@@ -389,6 +443,46 @@ std::vector<at::Tensor> BatchMaps(const std::vector<ImageFeatures>& features,
   return maps;
 }
 
+// Backbone maps of a batch of images, [B, N, C_i, h_i, w_i] per level.
+using BatchMapsFn =
+    std::function<absl::StatusOr<std::vector<at::Tensor>>(const std::vector<int>& batch)>;
+
+// Online extraction: reads the batch's images, flips them at random when
+// `flip_rng` is given, patches them and runs the backbone in its current
+// mode (with gradients when grad mode is on and it is trainable).
+absl::StatusOr<std::vector<at::Tensor>> OnlineBatchMaps(FeatureExtractor& extractor,
+                                                        const std::vector<MilImage>& images,
+                                                        const std::vector<int>& batch,
+                                                        const PatchingConfig& patching,
+                                                        std::mt19937_64* flip_rng) {
+  std::vector<at::Tensor> patches;
+  int64_t n = -1;
+  for (int i : batch) {
+    MVL_ASSIGN_OR_RETURN(at::Tensor grey, ReadGreyImage(images[i].path));
+    if (flip_rng != nullptr) {
+      if ((*flip_rng)() & 1) grey = grey.flip({1});
+      if ((*flip_rng)() & 1) grey = grey.flip({0});
+    }
+    absl::StatusOr<PatchBag> bag = MakePatchBag(grey, patching);
+    if (!bag.ok()) {
+      return absl::Status(bag.status().code(),
+                          absl::StrCat("image ", images[i].id, ": ", bag.status().message()));
+    }
+    if (n >= 0 && bag->patches.size(0) != n) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "images of one batch have bags of different sizes (image ", images[i].id, ": ",
+          bag->patches.size(0), " patches, before it ", n, "); use batch_size 1"));
+    }
+    n = bag->patches.size(0);
+    patches.push_back(bag->patches);
+  }
+  MVL_ASSIGN_OR_RETURN(std::vector<at::Tensor> maps,
+                       extractor.Maps(patches.size() == 1 ? patches[0] : at::cat(patches, 0)));
+  const int64_t b = static_cast<int64_t>(batch.size());
+  for (at::Tensor& m : maps) m = m.view({b, n, m.size(1), m.size(2), m.size(3)});
+  return maps;
+}
+
 at::Tensor WeightedBce(const at::Tensor& logits, const at::Tensor& y, double pos_weight) {
   const at::Tensor z = at::nan_to_num(logits);
   // −[w·y·log σ(z) + (1−y)·log(1−σ(z))], mean over the batch.
@@ -402,19 +496,25 @@ std::vector<std::string> HeadNames(const MilModel& model) {
   return names;
 }
 
-absl::StatusOr<Predictions> Predict(MilModel& model, const std::vector<ImageFeatures>& features,
+// Probabilities of every head on `indices`, in eval mode (the model and an
+// online backbone, if any), without gradients.
+absl::StatusOr<Predictions> Predict(MilModel& model, FeatureExtractor* online,
+                                    const BatchMapsFn& batch_maps,
                                     const std::vector<MilImage>& images,
                                     const std::vector<int>& indices, int batch_size) {
   Predictions out;
   const std::vector<std::string> names = HeadNames(model);
-  MVL_RETURN_IF_ERROR(core::RunTorch("MIL evaluation", [&]() -> absl::Status {
+  const bool was_training = model->is_training();
+  const bool backbone_was_training = online != nullptr && online->is_training();
+  model->eval();
+  if (online != nullptr) online->SetTraining(false);
+  const absl::Status status = core::RunTorch("MIL evaluation", [&]() -> absl::Status {
     at::NoGradGuard no_grad;
-    const bool was_training = model->is_training();
-    model->eval();
     for (size_t start = 0; start < indices.size(); start += batch_size) {
       const size_t end = std::min(indices.size(), start + batch_size);
       const std::vector<int> batch(indices.begin() + start, indices.begin() + end);
-      MilOutput o = model->Forward(BatchMaps(features, batch));
+      MVL_ASSIGN_OR_RETURN(std::vector<at::Tensor> maps, batch_maps(batch));
+      MilOutput o = model->Forward(maps);
       for (size_t b = 0; b < batch.size(); ++b) {
         out.labels.push_back(images[batch[b]].label);
         for (size_t s = 0; s < o.side_logits.size(); ++s) {
@@ -424,9 +524,11 @@ absl::StatusOr<Predictions> Predict(MilModel& model, const std::vector<ImageFeat
         out.heads["aggregated"].push_back(at::nan_to_num(o.probabilities[b]).item<double>());
       }
     }
-    model->train(was_training);
     return absl::OkStatus();
-  }));
+  });
+  model->train(was_training);
+  if (online != nullptr) online->SetTraining(backbone_was_training);
+  MVL_RETURN_IF_ERROR(status);
   return out;
 }
 
@@ -451,15 +553,37 @@ SplitMetrics Score(const Predictions& p, double threshold) {
   return m;
 }
 
-core::StateDict ModelState(MilModel& model) {
+// The live parameters (or buffers) of the MIL model and, when fine-tuned,
+// of the backbone (`inst_encoder.backbone.*`).
+train::NamedTensors Collect(MilModel& model, const FeatureExtractor* online, bool buffers) {
+  train::NamedTensors out;
+  for (const auto& t : buffers ? model->named_buffers() : model->named_parameters()) {
+    out.emplace_back(t.key(), t.value());
+  }
+  if (online != nullptr) {
+    for (auto& t : buffers ? online->NamedBuffers() : online->NamedParameters()) {
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+train::NamedTensors Parameters(MilModel& model, const FeatureExtractor* online) {
+  return Collect(model, online, /*buffers=*/false);
+}
+train::NamedTensors Buffers(MilModel& model, const FeatureExtractor* online) {
+  return Collect(model, online, /*buffers=*/true);
+}
+
+core::StateDict ModelState(MilModel& model, const FeatureExtractor* online) {
   core::StateDict state;
-  for (const auto& p : model->named_parameters()) state.emplace_back(p.key(), p.value().detach().clone());
-  for (const auto& b : model->named_buffers()) state.emplace_back(b.key(), b.value().detach().clone());
+  for (const train::NamedTensors& list : {Parameters(model, online), Buffers(model, online)}) {
+    for (const auto& [name, t] : list) state.emplace_back(name, t.detach().clone());
+  }
   return state;
 }
 
-absl::Status LoadModelState(MilModel& model, const core::StateDict& state,
-                            const std::string& source) {
+absl::Status LoadModelState(MilModel& model, const FeatureExtractor* online,
+                            const core::StateDict& state, const std::string& source) {
   std::map<std::string, at::Tensor> by_name(state.begin(), state.end());
   at::NoGradGuard no_grad;
   size_t used = 0;
@@ -477,11 +601,13 @@ absl::Status LoadModelState(MilModel& model, const core::StateDict& state,
     ++used;
     return absl::OkStatus();
   };
-  for (const auto& p : model->named_parameters()) MVL_RETURN_IF_ERROR(load(p.key(), p.value()));
-  for (const auto& b : model->named_buffers()) MVL_RETURN_IF_ERROR(load(b.key(), b.value()));
+  for (const train::NamedTensors& list : {Parameters(model, online), Buffers(model, online)}) {
+    for (const auto& [name, t] : list) MVL_RETURN_IF_ERROR(load(name, t));
+  }
   if (used != by_name.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": ", by_name.size() - used,
-                                                   " tensors the model does not have"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": ", by_name.size() - used, " tensors the model does not have",
+        online == nullptr ? " (weights of a fine-tuned backbone need features.trainable)" : ""));
   }
   return absl::OkStatus();
 }
@@ -564,14 +690,12 @@ absl::StatusOr<FeatureStats> ReadStats(const std::string& path, size_t levels) {
 }
 
 absl::Status RoiEval(const MilPipelineConfig& config, MilModel& model,
-                     const std::vector<MilImage>& images, const FeatureStats* stats,
-                     MilRunResult& result) {
+                     FeatureExtractor& extractor, const std::vector<MilImage>& images,
+                     const FeatureStats* stats, MilRunResult& result) {
   const RoiEvalConfig& roi = config.roi_eval();
   if (config.model().pooling().has_mean() || config.model().pooling().has_max()) {
     return absl::FailedPreconditionError("roi_eval needs attention pooling (mean/max give none)");
   }
-  MVL_ASSIGN_OR_RETURN(std::unique_ptr<FeatureExtractor> extractor,
-                       FeatureExtractor::Create(config));
   PatchingConfig patching = config.patching();
   patching.set_overlap(roi.overlap());
   const std::vector<std::string> names = HeadNames(model);
@@ -594,7 +718,7 @@ absl::Status RoiEval(const MilPipelineConfig& config, MilModel& model,
   for (size_t k = 0; k < chosen.size(); ++k) {
     const MilImage& image = images[chosen[k]];
     MVL_ASSIGN_OR_RETURN(at::Tensor grey, ReadGreyImage(image.path));
-    MVL_ASSIGN_OR_RETURN(ImageFeatures f, extractor->Extract(grey, patching));
+    MVL_ASSIGN_OR_RETURN(ImageFeatures f, extractor.Extract(grey, patching));
     if (stats != nullptr) Standardize(f, *stats);
     MilOutput out;
     MVL_RETURN_IF_ERROR(core::RunTorch("roi_eval forward", [&]() -> absl::Status {
@@ -683,6 +807,11 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
     if (config.features().cache_dir().empty()) {
       return absl::InvalidArgumentError("extract_features needs features.cache_dir");
     }
+    if (config.features().trainable()) {
+      return absl::InvalidArgumentError(
+          "extract_features: features.trainable fine-tunes the backbone online; offline "
+          "features are of a frozen backbone");
+    }
     MVL_RETURN_IF_ERROR(ExtractAllFeatures(config, images).status());
     return result;
   }
@@ -692,16 +821,46 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
   if (config.features().standardize() && mode != "train") {
     MVL_ASSIGN_OR_RETURN(stats, ReadStats(StatsPath(config), levels));
   }
+  // A fine-tuned backbone is part of the model from the start; a frozen one
+  // is built when detection needs it (offline features need none).
+  std::unique_ptr<FeatureExtractor> extractor;
+  if (config.features().trainable()) {
+    MVL_ASSIGN_OR_RETURN(extractor, FeatureExtractor::Create(config));
+  }
+  FeatureExtractor* const online = extractor.get();
+  auto detection_backbone = [&]() -> absl::StatusOr<FeatureExtractor*> {
+    if (extractor == nullptr) {
+      MVL_ASSIGN_OR_RETURN(extractor, FeatureExtractor::Create(config));
+    }
+    return extractor.get();
+  };
   if (mode == "roi_eval") {
     MVL_ASSIGN_OR_RETURN(core::StateDict best, core::LoadStateDict(BestModelPath(config)));
-    MVL_RETURN_IF_ERROR(LoadModelState(model, best, BestModelPath(config)));
-    MVL_RETURN_IF_ERROR(RoiEval(config, model, images, stats ? &*stats : nullptr, result));
+    MVL_RETURN_IF_ERROR(LoadModelState(model, online, best, BestModelPath(config)));
+    MVL_ASSIGN_OR_RETURN(FeatureExtractor * backbone, detection_backbone());
+    MVL_RETURN_IF_ERROR(
+        RoiEval(config, model, *backbone, images, stats ? &*stats : nullptr, result));
     return result;
   }
   if (config.features().num_shards() != 1) {
     return absl::InvalidArgumentError("features.num_shards > 1 is for extract_features only");
   }
-  MVL_ASSIGN_OR_RETURN(std::vector<ImageFeatures> features, ExtractAllFeatures(config, images));
+  std::vector<ImageFeatures> features;
+  if (online == nullptr) {
+    MVL_ASSIGN_OR_RETURN(features, ExtractAllFeatures(config, images));
+  }
+  const BatchMapsFn batch_maps = [&](const std::vector<int>& batch)
+      -> absl::StatusOr<std::vector<at::Tensor>> {
+    if (online != nullptr) {
+      return OnlineBatchMaps(*online, images, batch, config.patching(), nullptr);
+    }
+    std::vector<at::Tensor> maps;
+    MVL_RETURN_IF_ERROR(core::RunTorch("batch of features", [&]() -> absl::Status {
+      maps = BatchMaps(features, batch);
+      return absl::OkStatus();
+    }));
+    return maps;
+  };
 
   // Split: test = the table's test images; validation = the first
   // StratifiedGroupKFold fold of the rest by patient.
@@ -752,9 +911,8 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
     const int64_t per_epoch = static_cast<int64_t>(train_idx.size()) / t.batch_size();
     train::TrainConfig tc = t.trainer();
     tc.set_max_steps(per_epoch * t.epochs());
-    train::NamedTensors params, buffers;
-    for (const auto& p : model->named_parameters()) params.emplace_back(p.key(), p.value());
-    for (const auto& b : model->named_buffers()) buffers.emplace_back(b.key(), b.value());
+    train::NamedTensors params = Parameters(model, online);
+    train::NamedTensors buffers = Buffers(model, online);
     const std::string run_dir = JoinPath(config.output_dir(), "train");
     train::TrainerOptions options;
     options.run_dir = run_dir;
@@ -766,7 +924,8 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
       if (!eval_status.ok() || done % per_epoch != 0) return;
       const int64_t epoch = done / per_epoch;
       if (epoch % t.eval_every_epochs() != 0 && done != tc.max_steps()) return;
-      absl::StatusOr<Predictions> p = Predict(model, features, images, valid_idx, t.batch_size());
+      absl::StatusOr<Predictions> p =
+          Predict(model, online, batch_maps, images, valid_idx, t.batch_size());
       if (!p.ok()) {
         eval_status = p.status();
         return;
@@ -776,7 +935,7 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
       LOG(INFO) << "epoch " << epoch << ": validation AUC " << auc;
       if (std::isfinite(auc) && auc > best_auc) {
         best_auc = auc;
-        best_state = ModelState(model);
+        best_state = ModelState(model, online);
         result.best_epoch = static_cast<int>(epoch);
         result.best_valid_auc = auc;
         result.valid = m;
@@ -786,7 +945,9 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
     MVL_ASSIGN_OR_RETURN(std::unique_ptr<train::Trainer> trainer,
                          train::Trainer::Create(tc, params, buffers, options));
     model->train();
+    if (online != nullptr) online->SetTraining(true);
     std::mt19937_64 rng(tc.seed());
+    std::mt19937_64 flip_rng(tc.seed() + 1);
     std::vector<std::vector<int>> orders;  // per epoch, drawn on first use
     auto order_of = [&](int64_t epoch) -> const std::vector<int>& {
       while (static_cast<int64_t>(orders.size()) <= epoch) {
@@ -804,11 +965,18 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
       const std::vector<int>& order = order_of(epoch);
       const std::vector<int> batch(order.begin() + offset, order.begin() + offset + t.batch_size());
       train::StepOutput so;
+      std::vector<at::Tensor> maps;
+      if (online != nullptr) {
+        MVL_ASSIGN_OR_RETURN(maps, OnlineBatchMaps(*online, images, batch, config.patching(),
+                                                   t.flip_augmentation() ? &flip_rng : nullptr));
+      } else {
+        MVL_ASSIGN_OR_RETURN(maps, batch_maps(batch));
+      }
       MVL_RETURN_IF_ERROR(core::RunTorch("MIL training step", [&]() -> absl::Status {
         std::vector<float> y;
         for (int i : batch) y.push_back(static_cast<float>(images[i].label));
         const at::Tensor target = at::tensor(y);
-        MilOutput o = model->Forward(BatchMaps(features, batch));
+        MilOutput o = model->Forward(maps);
         at::Tensor loss = at::zeros({}, at::kFloat);
         if (o.logits.defined()) {
           const at::Tensor final_loss = WeightedBce(o.logits, target, pos_weight);
@@ -833,27 +1001,29 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
     MVL_RETURN_IF_ERROR(eval_status);
     LOG(INFO) << "trained " << tr.steps << " steps; best validation AUC " << best_auc
               << " at epoch " << result.best_epoch;
+    if (online != nullptr) online->SetTraining(false);
     if (!best_state.empty()) {
-      MVL_RETURN_IF_ERROR(LoadModelState(model, best_state, "best weights"));
+      MVL_RETURN_IF_ERROR(LoadModelState(model, online, best_state, "best weights"));
     } else {
       LOG(WARNING) << "validation AUC undefined (one class in the validation set); "
                       "keeping the last weights";
-      MVL_RETURN_IF_ERROR(core::WriteStateDict(BestModelPath(config), ModelState(model)));
+      MVL_RETURN_IF_ERROR(
+          core::WriteStateDict(BestModelPath(config), ModelState(model, online)));
     }
   } else {  // evaluate
     MVL_ASSIGN_OR_RETURN(core::StateDict best, core::LoadStateDict(BestModelPath(config)));
-    MVL_RETURN_IF_ERROR(LoadModelState(model, best, BestModelPath(config)));
+    MVL_RETURN_IF_ERROR(LoadModelState(model, online, best, BestModelPath(config)));
   }
 
   std::map<std::string, SplitMetrics> summary;
   if (!valid_idx.empty()) {
-    MVL_ASSIGN_OR_RETURN(Predictions pv, Predict(model, features, images, valid_idx,
+    MVL_ASSIGN_OR_RETURN(Predictions pv, Predict(model, online, batch_maps, images, valid_idx,
                                                  config.training().batch_size()));
     result.valid = Score(pv, t.threshold());
     summary["valid"] = result.valid;
   }
   if (!test_idx.empty()) {
-    MVL_ASSIGN_OR_RETURN(Predictions pt, Predict(model, features, images, test_idx,
+    MVL_ASSIGN_OR_RETURN(Predictions pt, Predict(model, online, batch_maps, images, test_idx,
                                                  config.training().batch_size()));
     result.test = Score(pt, t.threshold());
     summary["test"] = result.test;
@@ -873,7 +1043,10 @@ absl::StatusOr<MilRunResult> RunMilPipeline(const MilPipelineConfig& config,
   MVL_RETURN_IF_ERROR(core::WriteFileAtomically(
       JoinPath(config.output_dir(), "results_summary.csv"), MetricsCsv(summary)));
   if (mode == "train" && config.roi_eval().after_training()) {
-    const absl::Status roi = RoiEval(config, model, images, stats ? &*stats : nullptr, result);
+    absl::Status roi = detection_backbone().status();
+    if (roi.ok()) {
+      roi = RoiEval(config, model, *extractor, images, stats ? &*stats : nullptr, result);
+    }
     if (absl::IsFailedPrecondition(roi)) {
       LOG(WARNING) << "no lesion detection: " << roi.message();
     } else if (!roi.ok()) {

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -64,7 +65,9 @@ absl::StatusOr<std::vector<MilImage>> LoadMilImages(const MilPipelineConfig& con
 // Reads an 8-bit image as a [H, W] float tensor in [0, 1] (grey).
 absl::StatusOr<at::Tensor> ReadGreyImage(const std::string& path);
 
-// The frozen backbone: patch bags in, backbone maps out.
+// The backbone: patch bags in, backbone maps out. Frozen (eval mode, no
+// gradients) unless `features.trainable`, then its parameters take gradients
+// and `SetTraining` switches BatchNorm between batch and running statistics.
 class FeatureExtractor {
  public:
   static absl::StatusOr<std::unique_ptr<FeatureExtractor>> Create(
@@ -72,17 +75,31 @@ class FeatureExtractor {
   ~FeatureExtractor();
 
   // Patches the image ([H, W] in [0, 1]) with `patching` and runs the
-  // backbone on the patches.
+  // backbone on the patches without gradients (eval mode).
   absl::StatusOr<ImageFeatures> Extract(const at::Tensor& image,
                                         const PatchingConfig& patching);
+  // The selected maps of `patches` [M, 1 or 3, h, w] ([M, C_i, h_i, w_i],
+  // finest first), in chunks of `batch_patches`, in the current mode and
+  // with gradients when grad mode is on and the backbone is trainable.
+  absl::StatusOr<std::vector<at::Tensor>> Maps(const at::Tensor& patches);
   // Channels of the maps fed to the FPN.
   const std::vector<int64_t>& channels() const { return channels_; }
+  bool trainable() const { return trainable_; }
+  // Train (BatchNorm batch statistics) or eval mode; a frozen backbone stays
+  // in eval mode.
+  void SetTraining(bool training);
+  bool is_training() const;
+  // The backbone's live parameters and buffers, named as in
+  // best_model.safetensors (`inst_encoder.backbone.<name>`).
+  std::vector<std::pair<std::string, at::Tensor>> NamedParameters() const;
+  std::vector<std::pair<std::string, at::Tensor>> NamedBuffers() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::vector<int64_t> channels_;
   int batch_patches_ = 1;
+  bool trainable_ = false;
 };
 
 // Offline feature files: writes (atomically) and reads one image's features.

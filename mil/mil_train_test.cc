@@ -4,12 +4,15 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/file_io.h"
 #include "core/proto_config.h"
+#include "core/state_dict.h"
 #include "core/status_matchers.h"
 #include "data/synth/synth.h"
 #include "data/synth/synth_config.pb.h"
@@ -121,6 +124,128 @@ TEST(MilTrainTest, RejectsBadConfigsNamingTheField) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("channels")));
   EXPECT_THAT(RunMilPipeline(TinyConfig(TempDir("bad")), "fit"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mode")));
+  // A fine-tuned backbone has neither offline files nor fixed statistics;
+  // flips need online extraction.
+  config = TinyConfig(TempDir("bad"));
+  config.mutable_features()->set_trainable(true);
+  EXPECT_THAT(ValidateMilPipelineConfig(config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("features.standardize")));
+  config.mutable_features()->set_standardize(false);
+  MVL_EXPECT_OK(ValidateMilPipelineConfig(config));
+  config.mutable_features()->set_cache_dir(TempDir("bad_features"));
+  EXPECT_THAT(ValidateMilPipelineConfig(config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("features.cache_dir")));
+  config = TinyConfig(TempDir("bad"));
+  config.mutable_training()->set_flip_augmentation(true);
+  EXPECT_THAT(ValidateMilPipelineConfig(config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("training.flip_augmentation")));
+}
+
+// The tiny config with the backbone fine-tuned end to end.
+MilPipelineConfig TrainableConfig(const std::string& out) {
+  MilPipelineConfig config = TinyConfig(out);
+  config.mutable_features()->set_standardize(false);
+  config.mutable_features()->set_trainable(true);
+  config.mutable_training()->set_flip_augmentation(true);
+  return config;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+TEST(MilTrainTest, TrainableBackboneTakesGradientsAFrozenOneDoesNot) {
+  const at::Tensor patches = at::rand({6, 1, 64, 64});
+  for (const bool trainable : {true, false}) {
+    MilPipelineConfig config = TrainableConfig(TempDir("grad"));
+    config.mutable_features()->set_trainable(trainable);
+    MVL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<FeatureExtractor> extractor,
+                             FeatureExtractor::Create(config));
+    EXPECT_EQ(extractor->trainable(), trainable);
+    extractor->SetTraining(true);
+    EXPECT_EQ(extractor->is_training(), trainable);  // a frozen backbone stays in eval mode
+    MVL_ASSERT_OK_AND_ASSIGN(std::vector<at::Tensor> maps, extractor->Maps(patches));
+    ASSERT_EQ(maps.size(), 2u);
+    EXPECT_EQ(maps[0].sizes(), (std::vector<int64_t>{6, 32, 4, 4}));
+    EXPECT_EQ(maps[0].requires_grad(), trainable);
+    const std::vector<std::pair<std::string, at::Tensor>> params = extractor->NamedParameters();
+    ASSERT_FALSE(params.empty());
+    for (const auto& [name, p] : params) {
+      EXPECT_TRUE(StartsWith(name, "inst_encoder.backbone.")) << name;
+      EXPECT_EQ(p.requires_grad(), trainable) << name;
+    }
+    if (!trainable) continue;
+    (maps[0].square().mean() + maps[1].square().mean()).backward();
+    // The taps are layer3 and layer4 (the last two maps): every parameter
+    // lies on their path.
+    int defined = 0, nonzero = 0;
+    for (const auto& [name, p] : params) {
+      defined += p.grad().defined();
+      nonzero += p.grad().defined() && p.grad().abs().sum().item<double>() > 0;
+    }
+    EXPECT_EQ(defined, static_cast<int>(params.size()));
+    EXPECT_GT(nonzero, static_cast<int>(params.size()) / 2);
+  }
+}
+
+TEST(MilTrainTest, FineTunesTheBackboneAndSavesItWithTheModel) {
+  const std::string out = TempDir("trainable_run");
+  const MilPipelineConfig config = TrainableConfig(out);
+  MVL_ASSERT_OK_AND_ASSIGN(MilRunResult trained, RunMilPipeline(config, "train"));
+  EXPECT_GE(trained.best_epoch, 1);
+  EXPECT_FALSE(core::PathExists(out + "/feature_stats.safetensors"));
+  // best_model.safetensors holds the fine-tuned backbone: its weights differ
+  // from the seeded initialisation, BatchNorm statistics were updated.
+  MVL_ASSERT_OK_AND_ASSIGN(core::StateDict best,
+                           core::LoadStateDict(out + "/best_model.safetensors"));
+  std::map<std::string, at::Tensor> saved(best.begin(), best.end());
+  MVL_ASSERT_OK_AND_ASSIGN(std::unique_ptr<FeatureExtractor> initial,
+                           FeatureExtractor::Create(config));
+  int changed = 0, compared = 0;
+  for (const auto& list : {initial->NamedParameters(), initial->NamedBuffers()}) {
+    for (const auto& [name, t] : list) {
+      ASSERT_EQ(saved.count(name), 1u) << name;
+      ++compared;
+      changed += !at::equal(saved.at(name), t);
+    }
+  }
+  EXPECT_GT(compared, 0);
+  EXPECT_GT(changed, compared / 2);
+  EXPECT_FALSE(at::equal(saved.at("inst_encoder.backbone.conv1.weight"),
+                         initial->NamedParameters()[0].second));
+  EXPECT_EQ(saved.count("inst_encoder.inner_blocks.inner_block_0.0.weight"), 1u);
+  // evaluate and roi_eval extract online with the saved backbone and
+  // reproduce the metrics of training.
+  MVL_ASSERT_OK_AND_ASSIGN(MilRunResult evaluated, RunMilPipeline(config, "evaluate"));
+  ASSERT_EQ(evaluated.test.heads.size(), 4u);
+  for (const auto& [head, m] : trained.test.heads) {
+    const HeadMetrics& e = evaluated.test.heads.at(head);
+    if (std::isnan(m.auc)) {
+      EXPECT_TRUE(std::isnan(e.auc)) << head;
+    } else {
+      EXPECT_DOUBLE_EQ(e.auc, m.auc) << head;
+    }
+    EXPECT_DOUBLE_EQ(e.bacc, m.bacc) << head;
+  }
+  for (const auto& [head, m] : trained.valid.heads) {
+    if (!std::isnan(m.auc)) {
+      EXPECT_DOUBLE_EQ(evaluated.valid.heads.at(head).auc, m.auc) << head;
+    }
+  }
+  if (trained.roi_images > 0) {
+    MVL_ASSERT_OK_AND_ASSIGN(MilRunResult roi, RunMilPipeline(config, "roi_eval"));
+    EXPECT_EQ(roi.roi_ap, trained.roi_ap);
+  }
+  // The frozen pipeline does not take these weights silently.
+  MilPipelineConfig frozen = config;
+  frozen.mutable_features()->set_trainable(false);
+  frozen.mutable_training()->set_flip_augmentation(false);
+  EXPECT_THAT(RunMilPipeline(frozen, "evaluate"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("features.trainable")));
+  // Offline extraction of a fine-tuned backbone is refused.
+  EXPECT_THAT(RunMilPipeline(config, "extract_features"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(MilTrainTest, InterruptedExtractionResumesToIdenticalFiles) {
@@ -209,6 +334,10 @@ TEST(MilTrainTest, TrainsSelectsEvaluatesAndDetectsOnTheTinyCorpus) {
     MVL_ASSERT_OK_AND_ASSIGN(MilRunResult roi, RunMilPipeline(config, "roi_eval"));
     EXPECT_EQ(roi.roi_ap, trained.roi_ap);
   }
+  // A frozen backbone is not saved with the model.
+  MVL_ASSERT_OK_AND_ASSIGN(core::StateDict best,
+                           core::LoadStateDict(out + "/best_model.safetensors"));
+  for (const auto& [name, t] : best) EXPECT_FALSE(StartsWith(name, "inst_encoder.backbone.")) << name;
 }
 
 }  // namespace
