@@ -255,6 +255,11 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
 
   if (t.comm_->is_main()) {
     MVL_RETURN_IF_ERROR(t.checkpoints_->RemoveIncomplete());
+    MVL_ASSIGN_OR_RETURN(const int64_t stale,
+                         core::RemoveStaleTempFiles(t.options_.run_dir, true));
+    LOG_IF(INFO, stale > 0) << "removed " << stale
+                            << " temporary files left by an interrupted run in "
+                            << t.options_.run_dir;
     MVL_RETURN_IF_ERROR(core::MakeDirectories(t.options_.run_dir));
     MVL_RETURN_IF_ERROR(core::WriteFileAtomically(
         absl::StrCat(t.options_.run_dir, "/config.pbtxt"),

@@ -478,6 +478,10 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
 
   const std::string& out_dir = config.output_dir();
   MVL_RETURN_IF_ERROR(core::MakeDirectories(out_dir));
+  // Half-written files of a killed earlier run (never under a final name).
+  MVL_ASSIGN_OR_RETURN(const int64_t stale, core::RemoveStaleTempFiles(out_dir, true));
+  LOG_IF(INFO, stale > 0) << "removed " << stale
+                          << " temporary files left by an interrupted run in " << out_dir;
   const int shard = config.shard_index();
   const int shards = config.shard_count();
   const std::string manifest_path =

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# SIGKILL at random moments, resume, repeat: one of preprocess_main,
+# pretrain_main or mil_main --mode=extract_features is started on a tiny
+# synthetic corpus, killed with SIGKILL after a random (seeded) delay,
+# started again in the same output folder, killed again, ... until a run
+# completes. Then every output is compared with an uninterrupted run's
+# (byte for byte; checkpoints and feature files exactly) and no temporary or
+# partial file may be left. Episodes repeat on fresh folders until at least
+# KILLS kills were made.
+#
+#   kill_resume_loop_test.sh preprocess|pretrain|mil_extract [KILLS] [SEED]
+#
+# After every kill the outputs visible so far are checked too: each PNG or
+# feature file present equals the reference, each checkpoint folder that has
+# all its files loads as the reference's (a kill never leaves a corrupt file
+# under a final name).
+set -euo pipefail
+
+WHAT="${1:?usage: kill_resume_loop_test.sh preprocess|pretrain|mil_extract [KILLS] [SEED]}"
+KILLS="${2:-${KILLS:-20}}"
+SEED="${3:-${SEED:-20261201}}"
+RANDOM="$SEED"
+
+if [ -n "${TEST_SRCDIR:-}" ]; then cd "$TEST_SRCDIR/${TEST_WORKSPACE:-__main__}"; fi
+TMP="${TEST_TMPDIR:-$(mktemp -d)}/kill_resume_$WHAT"
+rm -rf "$TMP"
+mkdir -p "$TMP"
+
+fail() {
+  echo "FAIL ($WHAT, seed $SEED): $*" >&2
+  exit 1
+}
+
+# Tiny corpus: 8 patients, 32 images of 256x152, as DICOM and PNG.
+tools/synth_main --out_dir="$TMP/corpus" --set='preset: TINY' 2> "$TMP/synth.log" ||
+  fail "synth_main failed: $(tail -3 "$TMP/synth.log")"
+C="$TMP/corpus"
+
+# run_cmd OUT: prints nothing; sets CMD to the command line of a run into OUT
+# (the same for a first start and a restart).
+case "$WHAT" in
+  preprocess)
+    # slow_down_s spreads the 32 images over ~1 s so kills land mid-run.
+    run_cmd() {
+      CMD=(tools/preprocess_main --set="input_dir: \"$C/dicom\"" --set="output_dir: \"$1\""
+           --set='num_workers: 2' --set='slow_down_s: 0.05' --logtostderr)
+    }
+    DELAY_MS=(50 1500)
+    ;;
+  pretrain)
+    E="$C/tables/embed"
+    run_cmd() {
+      CMD=(train/pretrain_main --config=configs/demo_mama.pbtxt --resume
+           --set="data.dataset.image_root: \"$C/png\""
+           --set="data.dataset.embed.metadata_csv: \"$E/EMBED_OpenData_metadata.csv\""
+           --set="data.dataset.embed.clinical_csv: \"$E/EMBED_OpenData_clinical.csv\""
+           --set="data.dataset.embed.legend_csv: \"$E/AWS_Open_Data_Clinical_Legend.csv\""
+           --set='data { loader { batch_size: 4 num_workers: 1 } }'
+           --set='train { max_steps: 12 num_threads: 1 logging { every_n_steps: 2 tensorboard: false } }'
+           --set='train { checkpoint { every_n_steps: 1 keep_last: 0 } }'
+           --set='train.schedule: { warmup_cosine { warmup_steps: 2 min_lr: 1e-4 } }'
+           --set="run_dir: \"$1\"")
+    }
+    DELAY_MS=(200 3000)
+    ;;
+  mil_extract)
+    run_cmd() {
+      CMD=(mil/mil_main --config=configs/fpn_mil_synth_demo.pbtxt --mode=extract_features
+           --set="data { image_root: \"$C/png\" fpn_mil { csv: \"$C/tables/vindr/vindrmammo_grouped_df.csv\" } }"
+           --set="features { cache_dir: \"$1/features\" }" --set="output_dir: \"$1/out\""
+           --logtostderr)
+    }
+    DELAY_MS=(200 2500)
+    ;;
+  *) fail "unknown binary '$WHAT'" ;;
+esac
+
+# Files of OUT that must equal the reference, with run-specific lines
+# (timings, wall clock) taken out: "relative-path<TAB>sha256" per line.
+fingerprint() {
+  local out
+  out="$(cd "$1" && pwd)"
+  (
+    cd "$out"
+    find . -type f ! -name 'run_stats.json' ! -name '*.log' | LC_ALL=C sort | while IFS= read -r f; do
+      case "$f" in
+        */state.pbtxt) sum=$(grep -v '^wall_time:' "$f" | sha256sum) ;;
+        */metrics.jsonl) sum=$(sed -E 's/"samples_per_s": [^,}]*,? ?//' "$f" | sha256sum) ;;
+        */metrics.csv) sum=$(cut -d, -f1-2 "$f" | sha256sum) ;;  # step, loss
+        *.pbtxt | *.csv | *.json) sum=$(sed "s|$out|@OUT@|g" "$f" | sha256sum) ;;
+        *) sum=$(sha256sum < "$f") ;;
+      esac
+      printf '%s\t%s\n' "$f" "${sum%% *}"
+    done
+  )
+}
+
+temp_files() {  # temporary or partial files under $1
+  find "$1" \( -name '.*.tmp.*' -o -name '*.part*' -o -name '*.incomplete' -o -name '*.tmp' \) -print
+}
+
+# After a kill: every final-named file present must be one the reference
+# also has with the same content (checkpoint files, PNGs and feature files
+# are written whole or not at all).
+check_partial() {
+  local out="$1" f rel
+  while IFS= read -r f; do
+    rel="${f#"$out"/}"
+    case "$rel" in
+      *.png | *.safetensors)
+        [ -f "$REF/$rel" ] || fail "after kill $kills: unexpected file $rel"
+        case "$rel" in
+          */optimizer.safetensors | */model.safetensors | *.png.safetensors | *.png)
+            cmp -s "$f" "$REF/$rel" || fail "after kill $kills: $rel differs from the reference (corrupt?)" ;;
+        esac
+        ;;
+    esac
+  done < <(find "$out" -type f ! -name '.*')
+}
+
+# -------------------------------------------------------------- reference
+REF="$TMP/reference"
+run_cmd "$REF"
+t0=$(date +%s%N)
+"${CMD[@]}" > "$TMP/reference.log" 2>&1 || fail "uninterrupted run failed: $(tail -5 "$TMP/reference.log")"
+ref_ms=$((($(date +%s%N) - t0) / 1000000))
+fingerprint "$REF" > "$TMP/reference.fp"
+[ "$(wc -l < "$TMP/reference.fp")" -gt 3 ] || fail "reference run wrote almost nothing"
+if [ -n "$(temp_files "$REF")" ]; then fail "temporary files left by a clean run: $(temp_files "$REF")"; fi
+echo "reference run: $ref_ms ms, $(wc -l < "$TMP/reference.fp") files"
+
+# ------------------------------------------------------------- kill loop
+kills=0
+episodes=0
+starts=0
+progress_kills=0  # kills after which more final outputs existed than before the start
+while [ "$kills" -lt "$KILLS" ]; do
+  episodes=$((episodes + 1))
+  OUT="$TMP/episode_$episodes"
+  run_cmd "$OUT"
+  attempts=0
+  while :; do
+    attempts=$((attempts + 1))
+    starts=$((starts + 1))
+    before=$( (find "$OUT" -type f ! -name '.*' 2> /dev/null || true) | wc -l)
+    # Once enough kills were made, or after many attempts in one episode (a
+    # slow machine must not make the loop endless), let the run finish.
+    if [ "$kills" -ge "$KILLS" ] || [ "$attempts" -gt $((KILLS * 3)) ]; then
+      "${CMD[@]}" >> "$TMP/episode_$episodes.log" 2>&1 || fail "final run failed"
+      break
+    fi
+    setsid "${CMD[@]}" >> "$TMP/episode_$episodes.log" 2>&1 &
+    pid=$!
+    delay_ms=$((DELAY_MS[0] + (RANDOM * 32768 + RANDOM) % (DELAY_MS[1] - DELAY_MS[0])))
+    deadline=$(($(date +%s%N) / 1000000 + delay_ms))
+    while kill -0 "$pid" 2> /dev/null && [ "$(($(date +%s%N) / 1000000))" -lt "$deadline" ]; do
+      sleep 0.01
+    done
+    if kill -9 "$pid" 2> /dev/null; then
+      # Every other kill takes the whole process group (workers included);
+      # otherwise the workers must notice their parent's death by themselves.
+      [ $((kills % 2)) -eq 0 ] && kill -9 -- "-$pid" 2> /dev/null || true
+      wait "$pid" 2> /dev/null || true
+      kills=$((kills + 1))
+      for _ in $(seq 1 100); do
+        pgrep -g "$pid" > /dev/null || break
+        sleep 0.05
+      done
+      pgrep -g "$pid" > /dev/null && fail "processes of a killed run outlived it by 5 s"
+      after=$( (find "$OUT" -type f ! -name '.*' 2> /dev/null || true) | wc -l)
+      [ "$after" -gt "$before" ] && progress_kills=$((progress_kills + 1))
+      [ -d "$OUT" ] && check_partial "$OUT"
+      continue
+    fi
+    # The run ended before the kill.
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 0 ] || fail "a resumed run exited with $rc: $(tail -5 "$TMP/episode_$episodes.log")"
+    break
+  done
+  fingerprint "$OUT" > "$TMP/episode_$episodes.fp"
+  if ! diff "$TMP/reference.fp" "$TMP/episode_$episodes.fp" > "$TMP/episode_$episodes.diff"; then
+    cat "$TMP/episode_$episodes.diff" >&2
+    fail "episode $episodes: outputs differ from the uninterrupted run"
+  fi
+  if [ -n "$(temp_files "$OUT")" ]; then
+    fail "episode $episodes: temporary files left: $(temp_files "$OUT" | head -5)"
+  fi
+  echo "episode $episodes: $attempts starts, outputs identical to the reference ($kills kills so far)"
+done
+echo "PASS: $WHAT, seed $SEED: $kills SIGKILLs ($progress_kills after new outputs appeared)" \
+  "in $episodes episodes, $starts starts; all outputs identical to an uninterrupted run," \
+  "no temporary files left"
