@@ -3,7 +3,9 @@
 # pretrain_main or mil_main --mode=extract_features is started on a tiny
 # synthetic corpus, killed with SIGKILL after a random (seeded) delay,
 # started again in the same output folder, killed again, ... until a run
-# completes. Then every output is compared with an uninterrupted run's
+# completes. Every other kill lands anywhere in the run (start-up and resume
+# included); the others land in the middle of the work, up to 500 ms after a
+# new output appeared. Then every output is compared with an uninterrupted run's
 # (byte for byte; checkpoints and feature files exactly) and no temporary or
 # partial file may be left. Episodes repeat on fresh folders until at least
 # KILLS kills were made.
@@ -45,7 +47,6 @@ case "$WHAT" in
       CMD=(tools/preprocess_main --set="input_dir: \"$C/dicom\"" --set="output_dir: \"$1\""
            --set='num_workers: 2' --set='slow_down_s: 0.05' --logtostderr)
     }
-    DELAY_MS=(50 1500)
     ;;
   pretrain)
     E="$C/tables/embed"
@@ -56,12 +57,11 @@ case "$WHAT" in
            --set="data.dataset.embed.clinical_csv: \"$E/EMBED_OpenData_clinical.csv\""
            --set="data.dataset.embed.legend_csv: \"$E/AWS_Open_Data_Clinical_Legend.csv\""
            --set='data { loader { batch_size: 4 num_workers: 1 } }'
-           --set='train { max_steps: 12 num_threads: 1 logging { every_n_steps: 2 tensorboard: false } }'
+           --set='train { max_steps: 16 num_threads: 1 logging { every_n_steps: 2 tensorboard: false } }'
            --set='train { checkpoint { every_n_steps: 1 keep_last: 0 } }'
            --set='train.schedule: { warmup_cosine { warmup_steps: 2 min_lr: 1e-4 } }'
            --set="run_dir: \"$1\"")
     }
-    DELAY_MS=(200 3000)
     ;;
   mil_extract)
     run_cmd() {
@@ -70,7 +70,6 @@ case "$WHAT" in
            --set="features { cache_dir: \"$1/features\" }" --set="output_dir: \"$1/out\""
            --logtostderr)
     }
-    DELAY_MS=(200 2500)
     ;;
   *) fail "unknown binary '$WHAT'" ;;
 esac
@@ -118,12 +117,15 @@ check_partial() {
   done < <(find "$out" -type f ! -name '.*')
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+random_below() { echo $(((RANDOM * 32768 + RANDOM) % $1)); }
+
 # -------------------------------------------------------------- reference
 REF="$TMP/reference"
 run_cmd "$REF"
-t0=$(date +%s%N)
+t0=$(now_ms)
 "${CMD[@]}" > "$TMP/reference.log" 2>&1 || fail "uninterrupted run failed: $(tail -5 "$TMP/reference.log")"
-ref_ms=$((($(date +%s%N) - t0) / 1000000))
+ref_ms=$(($(now_ms) - t0))
 fingerprint "$REF" > "$TMP/reference.fp"
 [ "$(wc -l < "$TMP/reference.fp")" -gt 3 ] || fail "reference run wrote almost nothing"
 if [ -n "$(temp_files "$REF")" ]; then fail "temporary files left by a clean run: $(temp_files "$REF")"; fi
@@ -133,7 +135,7 @@ echo "reference run: $ref_ms ms, $(wc -l < "$TMP/reference.fp") files"
 kills=0
 episodes=0
 starts=0
-progress_kills=0  # kills after which more final outputs existed than before the start
+progress_kills=0  # kills after which more final outputs existed than at the start
 while [ "$kills" -lt "$KILLS" ]; do
   episodes=$((episodes + 1))
   OUT="$TMP/episode_$episodes"
@@ -151,9 +153,21 @@ while [ "$kills" -lt "$KILLS" ]; do
     fi
     setsid "${CMD[@]}" >> "$TMP/episode_$episodes.log" 2>&1 &
     pid=$!
-    delay_ms=$((DELAY_MS[0] + (RANDOM * 32768 + RANDOM) % (DELAY_MS[1] - DELAY_MS[0])))
-    deadline=$(($(date +%s%N) / 1000000 + delay_ms))
-    while kill -0 "$pid" 2> /dev/null && [ "$(($(date +%s%N) / 1000000))" -lt "$deadline" ]; do
+    if [ $((starts % 2)) -eq 1 ]; then
+      # Anywhere in the run, start-up and resume included: a random delay
+      # up to the uninterrupted run's wall time.
+      deadline=$(($(now_ms) + $(random_below "$ref_ms")))
+    else
+      # In the middle of the work: once a new output has appeared, a random
+      # delay up to 500 ms (mid-step, mid-write, mid-rename).
+      deadline=$(($(now_ms) + 3 * ref_ms))
+      while kill -0 "$pid" 2> /dev/null && [ "$(now_ms)" -lt "$deadline" ] &&
+            [ "$( (find "$OUT" -type f ! -name '.*' 2> /dev/null || true) | wc -l)" -le "$before" ]; do
+        sleep 0.02
+      done
+      deadline=$(($(now_ms) + $(random_below 500)))
+    fi
+    while kill -0 "$pid" 2> /dev/null && [ "$(now_ms)" -lt "$deadline" ]; do
       sleep 0.01
     done
     if kill -9 "$pid" 2> /dev/null; then
