@@ -109,28 +109,40 @@ b=$(cd "$TMP/png" && find . -name '*.png' | sort | xargs sha256sum)
 echo "the rerun completed the PNGs exactly"
 
 # ------------------------------------------------ 3. read-only output folder
+# A folder this process cannot write to: a chmod 0555 folder; as root (which
+# ignores modes) the same folder as an unprivileged user; where that is not
+# possible either (a user namespace, as in Bazel's sandbox), a folder on a
+# read-only mount.
 RO="$TMP/readonly"
 mkdir -p "$RO"
 chmod 0555 "$RO"
-chmod -R a+rX "$TMP"
 as_user=()
-if [ "$(id -u)" -eq 0 ]; then
-  # root writes anywhere; check as nobody
-  command -v setpriv > /dev/null || fail "setpriv is needed to drop root"
+unwritable() { ! "${as_user[@]}" mkdir "$1/.probe_$$" 2> /dev/null || { rmdir "$1/.probe_$$"; false; }; }
+if ! unwritable "$RO"; then
+  chmod -R a+rX "$TMP"
   as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  if ! "${as_user[@]}" true 2> /dev/null || ! unwritable "$RO"; then
+    as_user=()
+    RO=""
+    for d in "$PWD" /usr /etc /; do
+      if unwritable "$d"; then RO="$d/mammovl_readonly_probe"; break; fi
+    done
+    [ -n "$RO" ] || fail "no way to make an unwritable folder here"
+  fi
 fi
+echo "read-only folder: $RO ${as_user[*]:+(as ${as_user[*]})}"
 rc=0
 "${as_user[@]}" "${PRE[@]}" --set="output_dir: \"$RO/png\"" > "$TMP/ro_pre.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "preprocess_main into a read-only folder exited 0"
 crashed "$rc" && fail "preprocess_main crashed on a read-only folder (exit $rc)"
-grep -q "$RO/png.*Permission denied" "$TMP/ro_pre.log" ||
+grep -Eq "$RO.*(Permission denied|Read-only file system)" "$TMP/ro_pre.log" ||
   fail "preprocess: no clear error: $(tail -3 "$TMP/ro_pre.log")"
 rc=0
 "${as_user[@]}" "${PRETRAIN[@]}" --set='train { max_steps: 2 }' --set="run_dir: \"$RO/run\"" \
   > "$TMP/ro_train.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "pretrain_main into a read-only folder exited 0"
 crashed "$rc" && fail "pretrain_main crashed on a read-only folder (exit $rc)"
-grep -q "$RO/run.*Permission denied" "$TMP/ro_train.log" ||
+grep -Eq "$RO.*(Permission denied|Read-only file system)" "$TMP/ro_train.log" ||
   fail "pretrain: no clear error: $(tail -3 "$TMP/ro_train.log")"
-echo "read-only folder: $(grep -o "cannot create folder.*Permission denied" "$TMP/ro_train.log" | head -1)"
+echo "read-only folder: $(grep -Eo "cannot create folder.*(Permission denied|Read-only file system)" "$TMP/ro_train.log" | head -1)"
 echo "PASS"
