@@ -1,10 +1,8 @@
-# Shared by the fault-injection scripts: sourced after `set -euo pipefail`
-# with NAME set. Moves to the runfiles root (binaries at tools/...,
-# train/..., configs/...), makes a fresh $TMP, defines fail(), and
-# pretrain_args RUN_DIR CORPUS: the small pretraining run the scripts use
-# (demo_mama on the TINY corpus, single thread, fixed seed), in PRETRAIN.
-
-if [ -n "${TEST_SRCDIR:-}" ]; then cd "$TEST_SRCDIR/${TEST_WORKSPACE:-__main__}"; fi
+# Shared by the fault-injection scripts: sourced from the runfiles root
+# (binaries at tools/..., train/..., configs/...) after `set -euo pipefail`
+# with NAME set. Makes a fresh $TMP and defines fail(), make_tiny_corpus and
+# pretrain_args (the small pretraining run the scripts use: demo_mama on the
+# TINY corpus, single thread, fixed seed).
 TMP="${TEST_TMPDIR:-$(mktemp -d)}/$NAME"
 rm -rf "$TMP"
 mkdir -p "$TMP"
@@ -20,7 +18,7 @@ make_tiny_corpus() {
     fail "synth_main failed: $(tail -3 "$TMP/synth.log")"
 }
 
-# PRETRAIN=(pretrain_main with --resume on corpus $1); add --set overrides.
+# Sets PRETRAIN=(pretrain_main --resume on corpus $1 ...); callers add --set overrides.
 pretrain_args() {
   local e="$1/tables/embed"
   PRETRAIN=(train/pretrain_main --config=configs/demo_mama.pbtxt --resume

@@ -22,21 +22,13 @@ WHAT="${1:?usage: kill_resume_loop_test.sh preprocess|pretrain|mil_extract [KILL
 KILLS="${2:-${KILLS:-20}}"
 SEED="${3:-${SEED:-20261201}}"
 RANDOM="$SEED"
-
+NAME="kill_resume_$WHAT"
 if [ -n "${TEST_SRCDIR:-}" ]; then cd "$TEST_SRCDIR/${TEST_WORKSPACE:-__main__}"; fi
-TMP="${TEST_TMPDIR:-$(mktemp -d)}/kill_resume_$WHAT"
-rm -rf "$TMP"
-mkdir -p "$TMP"
-
-fail() {
-  echo "FAIL ($WHAT, seed $SEED): $*" >&2
-  exit 1
-}
-
-# Tiny corpus: 8 patients, 32 images of 256x152, as DICOM and PNG.
-tools/synth_main --out_dir="$TMP/corpus" --set='preset: TINY' 2> "$TMP/synth.log" ||
-  fail "synth_main failed: $(tail -3 "$TMP/synth.log")"
+# shellcheck source=tools/faults/common.sh
+source tools/faults/common.sh
+echo "$KILLS kills, seed $SEED"
 C="$TMP/corpus"
+make_tiny_corpus "$C"
 
 # run_cmd OUT: prints nothing; sets CMD to the command line of a run into OUT
 # (the same for a first start and a restart).
@@ -49,17 +41,12 @@ case "$WHAT" in
     }
     ;;
   pretrain)
-    E="$C/tables/embed"
+    # Checkpoints every step, metrics rows every 2: resumes start inside a
+    # logging window half the time.
+    pretrain_args "$C"
     run_cmd() {
-      CMD=(train/pretrain_main --config=configs/demo_mama.pbtxt --resume
-           --set="data.dataset.image_root: \"$C/png\""
-           --set="data.dataset.embed.metadata_csv: \"$E/EMBED_OpenData_metadata.csv\""
-           --set="data.dataset.embed.clinical_csv: \"$E/EMBED_OpenData_clinical.csv\""
-           --set="data.dataset.embed.legend_csv: \"$E/AWS_Open_Data_Clinical_Legend.csv\""
-           --set='data { loader { batch_size: 4 num_workers: 1 } }'
-           --set='train { max_steps: 16 num_threads: 1 logging { every_n_steps: 2 tensorboard: false } }'
+      CMD=("${PRETRAIN[@]}" --set='train { max_steps: 16 logging { every_n_steps: 2 } }'
            --set='train { checkpoint { every_n_steps: 1 keep_last: 0 } }'
-           --set='train.schedule: { warmup_cosine { warmup_steps: 2 min_lr: 1e-4 } }'
            --set="run_dir: \"$1\"")
     }
     ;;

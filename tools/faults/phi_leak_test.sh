@@ -9,14 +9,10 @@
 # text chunks, TensorBoard events) and every file name is searched for them.
 set -euo pipefail
 
+NAME=phi_leak
 if [ -n "${TEST_SRCDIR:-}" ]; then cd "$TEST_SRCDIR/${TEST_WORKSPACE:-__main__}"; fi
-TMP="${TEST_TMPDIR:-$(mktemp -d)}/phi_leak"
-rm -rf "$TMP"
-mkdir -p "$TMP"
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tools/faults/common.sh
+source tools/faults/common.sh
 export MAMMOVL_THREADS="${MAMMOVL_THREADS:-2}"
 OUT="$TMP/demo"
 PATIENTS="${PHI_TEST_PATIENTS:-16}"

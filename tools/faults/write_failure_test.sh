@@ -14,14 +14,10 @@
 #     crash (checked as an unprivileged user when the test runs as root).
 set -euo pipefail
 
+NAME=write_failure
 if [ -n "${TEST_SRCDIR:-}" ]; then cd "$TEST_SRCDIR/${TEST_WORKSPACE:-__main__}"; fi
-TMP="${TEST_TMPDIR:-$(mktemp -d)}/write_failure"
-rm -rf "$TMP"
-mkdir -p "$TMP"
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tools/faults/common.sh
+source tools/faults/common.sh
 no_temp_files() {
   local left
   left="$(find "$1" \( -name '.*.tmp.*' -o -name '.*.part-*' -o -name '*.incomplete*' \) -print)"
@@ -38,21 +34,12 @@ limited() {
 }
 crashed() { [ "$1" -ge 128 ] && [ "$1" -ne 255 ]; }  # killed by a signal
 
-tools/synth_main --out_dir="$TMP/corpus" --set='preset: TINY' 2> "$TMP/synth.log" ||
-  fail "synth_main failed"
 C="$TMP/corpus"
-E="$C/tables/embed"
+make_tiny_corpus "$C"
 
 # ------------------------------------------------ 1. checkpoint write fails
-PRETRAIN=(train/pretrain_main --config=configs/demo_mama.pbtxt --resume
-  --set="data.dataset.image_root: \"$C/png\""
-  --set="data.dataset.embed.metadata_csv: \"$E/EMBED_OpenData_metadata.csv\""
-  --set="data.dataset.embed.clinical_csv: \"$E/EMBED_OpenData_clinical.csv\""
-  --set="data.dataset.embed.legend_csv: \"$E/AWS_Open_Data_Clinical_Legend.csv\""
-  --set='data { loader { batch_size: 4 num_workers: 1 } }'
-  --set='train { num_threads: 1 logging { every_n_steps: 2 tensorboard: false } }'
-  --set='train { checkpoint { every_n_steps: 2 keep_last: 0 } }'
-  --set='train.schedule: { warmup_cosine { warmup_steps: 2 min_lr: 1e-4 } }')
+pretrain_args "$C"
+PRETRAIN+=(--set='train { logging { every_n_steps: 2 } checkpoint { every_n_steps: 2 keep_last: 0 } }')
 "${PRETRAIN[@]}" --set='train { max_steps: 8 }' --set="run_dir: \"$TMP/clean\"" \
   2> "$TMP/clean.log" || fail "clean pretraining run failed: $(tail -3 "$TMP/clean.log")"
 # The same run as it stood after step 4 (same schedule; later checkpoints
@@ -138,7 +125,7 @@ crashed "$rc" && fail "preprocess_main crashed on a read-only folder (exit $rc)"
 grep -Eq "$RO.*(Permission denied|Read-only file system)" "$TMP/ro_pre.log" ||
   fail "preprocess: no clear error: $(tail -3 "$TMP/ro_pre.log")"
 rc=0
-"${as_user[@]}" "${PRETRAIN[@]}" --set='train { max_steps: 2 }' --set="run_dir: \"$RO/run\"" \
+"${as_user[@]}" "${PRETRAIN[@]}" --set='train { max_steps: 4 }' --set="run_dir: \"$RO/run\"" \
   > "$TMP/ro_train.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "pretrain_main into a read-only folder exited 0"
 crashed "$rc" && fail "pretrain_main crashed on a read-only folder (exit $rc)"
