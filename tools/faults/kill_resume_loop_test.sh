@@ -81,18 +81,22 @@ fingerprint() {
   )
 }
 
-temp_files() {  # temporary or partial files under $1
-  find "$1" \( -name '.*.tmp.*' -o -name '*.part*' -o -name '*.incomplete' -o -name '*.tmp' \) -print
+temp_files() {  # temporary or partial files (and checkpoint staging folders) under $1
+  find "$1" \( -name '.*.tmp.*' -o -name '*.part*' -o -name '*.incomplete' -o -name '*.tmp' \
+    -o -name '*.tmp-*' \) -print
 }
 
 # After a kill: every final-named file present must be one the reference
 # also has with the same content (checkpoint files, PNGs and feature files
-# are written whole or not at all).
+# are written whole or not at all). Files inside a checkpoint staging
+# folder (step-N.tmp-PID, renamed into place only when complete) are not
+# final; the next start removes the folder.
 check_partial() {
   local out="$1" f rel
   while IFS= read -r f; do
     rel="${f#"$out"/}"
     case "$rel" in
+      *.tmp-*/*) ;;
       *.png | *.safetensors)
         [ -f "$REF/$rel" ] || fail "after kill $kills: unexpected file $rel"
         case "$rel" in
