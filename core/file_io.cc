@@ -1,6 +1,8 @@
 #include "core/file_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -11,7 +13,10 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace mammovl::core {
@@ -143,6 +148,71 @@ absl::StatusOr<int64_t> FileSize(absl::string_view path) {
   const std::string p(path);
   if (::stat(p.c_str(), &st) != 0) return ErrnoStatus(errno, "cannot stat", p);
   return static_cast<int64_t>(st.st_size);
+}
+
+bool IsAtomicTempFileName(absl::string_view name, int64_t* pid) {
+  // ".<base>.tmp.<pid>.<counter>" with a non-empty base.
+  if (name.size() < 2 || name[0] != '.') return false;
+  const size_t last_dot = name.rfind('.');
+  if (last_dot == absl::string_view::npos || last_dot == 0) return false;
+  const size_t pid_dot = name.rfind('.', last_dot - 1);
+  if (pid_dot == absl::string_view::npos || pid_dot < 5) return false;
+  if (name.substr(pid_dot - 4, 4) != ".tmp" || pid_dot - 4 < 2) return false;
+  uint64_t counter = 0;
+  int64_t p = 0;
+  if (!absl::SimpleAtoi(name.substr(last_dot + 1), &counter)) return false;
+  if (!absl::SimpleAtoi(name.substr(pid_dot + 1, last_dot - pid_dot - 1), &p) || p <= 0) {
+    return false;
+  }
+  if (pid != nullptr) *pid = p;
+  return true;
+}
+
+absl::StatusOr<int64_t> RemoveStaleTempFiles(absl::string_view dir, bool recursive) {
+  const std::string root(dir);
+  DIR* handle = ::opendir(root.c_str());
+  if (handle == nullptr) {
+    if (errno == ENOENT) return 0;
+    return ErrnoStatus(errno, "cannot list folder", root);
+  }
+  int64_t removed = 0;
+  std::vector<std::string> subdirs;
+  absl::Status status;
+  while (true) {
+    errno = 0;
+    const struct dirent* entry = ::readdir(handle);
+    if (entry == nullptr) {
+      if (errno != 0) status = ErrnoStatus(errno, "cannot list folder", root);
+      break;
+    }
+    const absl::string_view name(entry->d_name);
+    if (name == "." || name == "..") continue;
+    const std::string path = absl::StrCat(root, "/", name);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;  // gone meanwhile
+    if (S_ISDIR(st.st_mode)) {
+      if (recursive) subdirs.push_back(path);
+      continue;
+    }
+    int64_t pid = 0;
+    if (!S_ISREG(st.st_mode) || !IsAtomicTempFileName(name, &pid)) continue;
+    // A writer that still runs keeps its file (kill(pid, 0) succeeds, or
+    // fails with EPERM for another user's live process).
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      status = ErrnoStatus(errno, "cannot remove stale temporary file", path);
+      break;
+    }
+    ++removed;
+  }
+  ::closedir(handle);
+  if (!status.ok()) return status;
+  for (const std::string& sub : subdirs) {
+    absl::StatusOr<int64_t> n = RemoveStaleTempFiles(sub, true);
+    if (!n.ok()) return n.status();
+    removed += *n;
+  }
+  return removed;
 }
 
 // --- AtomicFileWriter ------------------------------------------------------

@@ -31,6 +31,18 @@ bool PathExists(absl::string_view path);
 // Returns the size in bytes of the file at `path`.
 absl::StatusOr<int64_t> FileSize(absl::string_view path);
 
+// Removes the temporary files `AtomicFileWriter` leaves behind when its
+// process is killed before `Commit()`: hidden files named
+// `.<name>.tmp.<pid>.<n>` in `dir` (and its subfolders when `recursive`)
+// whose pid is no running process on this machine. Files of live writers
+// are kept. A missing `dir` is not an error. Returns how many were removed.
+// Run it at the start of a run that owns `dir` (e.g. before resuming).
+absl::StatusOr<int64_t> RemoveStaleTempFiles(absl::string_view dir, bool recursive);
+
+// True if `name` (a file name without folder) is an `AtomicFileWriter`
+// temporary file name; sets `*pid` to the writer's process id.
+bool IsAtomicTempFileName(absl::string_view name, int64_t* pid);
+
 // Writes a file under a temporary name in the target's folder and moves it to
 // its final name only in `Commit()`. If the writer is destroyed without a
 // successful `Commit()`, the temporary file is removed and the previous file

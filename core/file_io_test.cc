@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -122,6 +124,52 @@ TEST(FileIoTest, MappedFileSeesContentsAndEmptyFiles) {
   MVL_ASSERT_OK_AND_ASSIGN(MappedFile empty, MappedFile::Open(dir + "/empty"));
   EXPECT_TRUE(empty.data().empty());
   EXPECT_THAT(MappedFile::Open(dir), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(FileIoTest, RecognisesTempFileNames) {
+  int64_t pid = 0;
+  EXPECT_TRUE(IsAtomicTempFileName(".model.safetensors.tmp.1234.7", &pid));
+  EXPECT_EQ(pid, 1234);
+  EXPECT_TRUE(IsAtomicTempFileName(".a.tmp.1.0", nullptr));
+  for (const char* name : {"model.safetensors", ".tmp.12.3", "..tmp.12.3", ".a.tmp.x.3",
+                           ".a.tmp.12.y", ".a.tmp.12", ".a.tmpx.12.3", "a.tmp.12.3",
+                           ".a.tmp.0.1", ".a.tmp.-4.1"}) {
+    EXPECT_FALSE(IsAtomicTempFileName(name, nullptr)) << name;
+  }
+}
+
+// A writer killed before Commit() leaves its temporary file; the next run
+// removes it, but never the file of a writer that is still running.
+TEST(FileIoTest, RemovesOnlyTempFilesOfDeadWriters) {
+  const std::string dir = TestDir("stale");
+  MVL_ASSERT_OK(MakeDirectories(dir + "/sub/deeper"));
+  // A pid that is certainly not running: a child that has been reaped.
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  const std::string dead = std::to_string(child);
+  MVL_ASSERT_OK(WriteFileAtomically(dir + "/.a.png.tmp." + dead + ".0", "half"));
+  MVL_ASSERT_OK(WriteFileAtomically(dir + "/sub/deeper/.b.tmp." + dead + ".3", "half"));
+  MVL_ASSERT_OK(WriteFileAtomically(dir + "/a.png", "whole"));
+  MVL_ASSERT_OK(WriteFileAtomically(dir + "/.hidden_config", "kept"));
+  MVL_ASSERT_OK_AND_ASSIGN(AtomicFileWriter live, AtomicFileWriter::Open(dir + "/c.bin"));
+  MVL_ASSERT_OK(live.Append("in progress"));
+  // Only the top folder first.
+  MVL_ASSERT_OK_AND_ASSIGN(int64_t removed, RemoveStaleTempFiles(dir, false));
+  EXPECT_EQ(removed, 1);
+  EXPECT_THAT(ListDir(dir), ::testing::UnorderedElementsAre(
+                                ".hidden_config", "a.png", "sub",
+                                ::testing::StartsWith(".c.bin.tmp.")));
+  MVL_ASSERT_OK_AND_ASSIGN(removed, RemoveStaleTempFiles(dir, true));
+  EXPECT_EQ(removed, 1);
+  EXPECT_TRUE(ListDir(dir + "/sub/deeper").empty());
+  MVL_ASSERT_OK(live.Commit());
+  MVL_ASSERT_OK_AND_ASSIGN(std::string back, ReadFileToString(dir + "/c.bin"));
+  EXPECT_EQ(back, "in progress");
+  MVL_ASSERT_OK_AND_ASSIGN(removed, RemoveStaleTempFiles(dir + "/missing", true));
+  EXPECT_EQ(removed, 0);
 }
 
 }  // namespace

@@ -717,11 +717,42 @@ absl::StatusOr<PickleValue*> Unpickler::ApplyBuiltin(
   return nullptr;
 }
 
+// Callables a Python unpickler would run to reach the shell, the file
+// system, the network or arbitrary code. This reader never calls anything,
+// but a file that asks for them is not a checkpoint: it is refused, so the
+// user learns the file is hostile instead of loading part of it.
+static bool IsDangerousCallable(absl::string_view module, absl::string_view name) {
+  static constexpr absl::string_view kModules[] = {
+      "os",       "posix",  "nt",         "subprocess", "sys",     "shutil",
+      "socket",   "pty",    "runpy",      "importlib",  "commands", "webbrowser",
+      "code",     "ctypes", "pickle",     "_pickle",    "marshal", "multiprocessing",
+      "signal",   "platform", "asyncio",  "pdb",        "timeit",  "tempfile"};
+  static constexpr absl::string_view kBuiltins[] = {
+      "eval",    "exec",   "compile", "open",   "__import__", "getattr", "setattr",
+      "delattr", "globals", "locals", "input",  "breakpoint", "execfile", "file",
+      "vars",    "apply",  "memoryview"};
+  const absl::string_view top = module.substr(0, module.find('.'));
+  for (absl::string_view m : kModules) {
+    if (top == m) return true;
+  }
+  if (module == "builtins") {
+    for (absl::string_view b : kBuiltins) {
+      if (name == b) return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<PickleValue*> Unpickler::Apply(PickleValue* callable,
                                               PickleValue* args) {
   if (callable->kind() != Kind::kGlobal) {
     return Corrupt(absl::StrCat("cannot call a ", callable->TypeName(),
                                 " (expected a class or function)"));
+  }
+  if (IsDangerousCallable(callable->module(), callable->name())) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        Where(), ": the pickle calls ", callable->qualified_name(),
+        "; refused (no checkpoint needs it: the file may be malicious; nothing was run)"));
   }
   if (args->kind() != Kind::kTuple) {
     return Corrupt(absl::StrCat("arguments of ", callable->qualified_name(),

@@ -233,6 +233,39 @@ TEST(PickleTest, ReduceCallbackCanReplaceCalls) {
   EXPECT_EQ(opaque.root().args()->items()[0]->int_value(), 5);
 }
 
+// The classic exploit pickles: GLOBAL os.system / builtins.eval and friends
+// called through REDUCE, INST, OBJ or NEWOBJ. Nothing runs; the file is
+// refused naming the callable.
+TEST(PickleTest, CallsToTheShellOrEvalAreRefusedAndNothingRuns) {
+  const std::string marker = std::string(std::getenv("TEST_TMPDIR")) + "/pwned";
+  const std::string command = "touch " + marker;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // protocol 0: c os\nsystem\n ( S'cmd' t R .
+      {"cos\nsystem\n(S'" + command + "'\ntR.", "os.system"},
+      {"cposix\nsystem\n(S'" + command + "'\ntR.", "posix.system"},
+      {"csubprocess\ncheck_output\n((S'touch'\nS'" + marker + "'\nltR.",
+       "subprocess.check_output"},
+      {"c__builtin__\neval\n(S'__import__(\"os\").system(\"" + command + "\")'\ntR.",
+       "builtins.eval"},
+      {"cbuiltins\ngetattr\n(cbuiltins\nstr\nS'join'\ntR.", "builtins.getattr"},
+      // INST and OBJ call their class too.
+      {"(S'" + command + "'\nios\nsystem\n.", "os.system"},
+      {"(cos\nsystem\nS'" + command + "'\no.", "os.system"},
+      // protocol 2 STACK_GLOBAL + NEWOBJ
+      {"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x04true\x85\x81.", "os.system"},
+  };
+  for (const auto& [bytes, callable] : cases) {
+    EXPECT_THAT(UnpickleBytes(bytes),
+                StatusIs(absl::StatusCode::kPermissionDenied,
+                         AllOf(HasSubstr(callable), HasSubstr("refused"))))
+        << callable;
+  }
+  EXPECT_FALSE(PathExists(marker));
+  // Harmless library classes stay opaque objects, as before.
+  MVL_ASSERT_OK_AND_ASSIGN(PickleTree tree, UnpickleBytes("cargparse\nNamespace\n)R."));
+  EXPECT_EQ(tree.root().qualified_name(), "argparse.Namespace");
+}
+
 TEST(PickleTest, SelfContainingListIsAllowedAndFormatsBounded) {
   MVL_ASSERT_OK_AND_ASSIGN(PickleTree tree, UnpickleBytes("\x80\x02]q\x00h\x00"
                                                           "a."s));

@@ -370,6 +370,11 @@ absl::StatusOr<std::vector<ImageFeatures>> ExtractAllFeatures(
   MVL_ASSIGN_OR_RETURN(std::unique_ptr<FeatureExtractor> extractor,
                        FeatureExtractor::Create(config));
   const MilFeaturesConfig& f = config.features();
+  if (!f.cache_dir().empty()) {
+    MVL_ASSIGN_OR_RETURN(const int64_t stale, core::RemoveStaleTempFiles(f.cache_dir(), true));
+    LOG_IF(INFO, stale > 0) << "removed " << stale
+                            << " temporary files left by an interrupted run in " << f.cache_dir();
+  }
   std::vector<ImageFeatures> all(images.size());
   core::ProgressOptions progress_options;
   progress_options.unit = "img";

@@ -255,6 +255,11 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(
 
   if (t.comm_->is_main()) {
     MVL_RETURN_IF_ERROR(t.checkpoints_->RemoveIncomplete());
+    MVL_ASSIGN_OR_RETURN(const int64_t stale,
+                         core::RemoveStaleTempFiles(t.options_.run_dir, true));
+    LOG_IF(INFO, stale > 0) << "removed " << stale
+                            << " temporary files left by an interrupted run in "
+                            << t.options_.run_dir;
     MVL_RETURN_IF_ERROR(core::MakeDirectories(t.options_.run_dir));
     MVL_RETURN_IF_ERROR(core::WriteFileAtomically(
         absl::StrCat(t.options_.run_dir, "/config.pbtxt"),
@@ -306,6 +311,7 @@ absl::Status Trainer::Resume(const std::string& checkpoint) {
         << ", not before max_steps " << config_.max_steps();
   }
   step_ = state.step();
+  pending_window_ = state.metrics_window();
   samples_seen_ = state.samples_seen();
   skipped_steps_ = state.skipped_steps();
   if (state.ranks_size() > 0) {
@@ -341,6 +347,7 @@ absl::Status Trainer::RestoreRankState(const ResumableState& data) {
 }
 
 absl::Status Trainer::SaveCheckpoint(const ResumableState& data,
+                                     const CheckpointState::MetricsWindow& window,
                                      std::string* saved_dir) {
   // Every rank contributes its own streams; rank 0 writes.
   MVL_ASSIGN_OR_RETURN(const std::vector<std::string> rng,
@@ -367,6 +374,7 @@ absl::Status Trainer::SaveCheckpoint(const ResumableState& data,
     state.set_skipped_steps(skipped_steps_);
     state.set_world_size(comm_->world_size());
     state.set_wall_time(UnixSeconds());
+    *state.mutable_metrics_window() = window;
     for (int r = 0; r < comm_->world_size(); ++r) {
       CheckpointState::RankState* rank = state.add_ranks();
       rank->set_torch_rng_state(rng[r]);
@@ -400,6 +408,17 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
   std::unique_ptr<core::ProgressReporter> progress;
   Window window;
   window.start_s = Seconds();
+  {  // Continue the logging window of the checkpoint resumed from.
+    const CheckpointState::MetricsWindow& w = pending_window_;
+    window.steps = w.steps();
+    window.samples = w.samples();
+    window.loss = w.loss();
+    window.grad_norm = w.grad_norm();
+    for (int i = 0; i < w.metric_names_size() && i < w.metric_values_size(); ++i) {
+      window.metrics.emplace_back(w.metric_names(i), w.metric_values(i));
+    }
+    pending_window_.Clear();
+  }
   std::string last_checkpoint;
 
   while (step_ < config_.max_steps()) {
@@ -550,7 +569,16 @@ absl::StatusOr<TrainResult> Trainer::Run(const MicroStepFunction& step_fn,
 
     if ((checkpoint_every > 0 && step_ % checkpoint_every == 0) ||
         (last && config_.checkpoint().save_final())) {
-      MVL_RETURN_IF_ERROR(SaveCheckpoint(data, &last_checkpoint));
+      CheckpointState::MetricsWindow open_window;
+      open_window.set_steps(window.steps);
+      open_window.set_samples(window.samples);
+      open_window.set_loss(window.loss);
+      open_window.set_grad_norm(window.grad_norm);
+      for (const auto& [name, value] : window.metrics) {
+        open_window.add_metric_names(name);
+        open_window.add_metric_values(value);
+      }
+      MVL_RETURN_IF_ERROR(SaveCheckpoint(data, open_window, &last_checkpoint));
     }
     if (options_.after_step) options_.after_step(step_);
   }

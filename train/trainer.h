@@ -195,6 +195,7 @@ class Trainer {
   Trainer() = default;
   absl::Status Resume(const std::string& checkpoint);
   absl::Status SaveCheckpoint(const ResumableState& data,
+                              const CheckpointState::MetricsWindow& window,
                               std::string* saved_dir);
   absl::Status RestoreRankState(const ResumableState& data);
 
@@ -216,6 +217,8 @@ class Trainer {
   int64_t skipped_steps_ = 0;
   // Set by a resume, applied at the start of Run.
   std::optional<CheckpointState::RankState> pending_rank_state_;
+  // The open logging window of the checkpoint resumed from.
+  CheckpointState::MetricsWindow pending_window_;
 };
 
 }  // namespace mammovl::train

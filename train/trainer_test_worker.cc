@@ -6,7 +6,7 @@
 // Flags (all --name=value): run_dir, out (final weights, buffers and EMA as
 // safetensors; ".rank<r>" is appended for ranks > 0), steps, global_batch,
 // accum, dropout, noise (0/1: input noise from the worker's own generator,
-// saved as extra state), ema, clip, checkpoint_every, keep_last, resume (0/1),
+// saved as extra state), ema, clip, checkpoint_every, keep_last, log_every, resume (0/1),
 // step_sleep_ms, hold_after_step (sleep two minutes once that many steps are
 // done, so a test can kill the run before it ends), progress_file (completed
 // step counts, one per line),
@@ -79,14 +79,15 @@ absl::Status Run(const Flags& flags) {
         clip_grad_norm: %g
         ema { decay: %g }
         checkpoint { every_n_steps: %d keep_last: %d }
-        logging { every_n_steps: 1 }
+        logging { every_n_steps: %d }
         distributed { timeout_s: 60 peer_probe_s: 2 bucket_mb: 0.0005 }
       )pb",
       static_cast<int>(GetNumber(flags, "steps", 30)),
       static_cast<int>(GetNumber(flags, "accum", 2)),
       GetNumber(flags, "clip", 1.0), GetNumber(flags, "ema", 0.9),
       static_cast<int>(GetNumber(flags, "checkpoint_every", 3)),
-      static_cast<int>(GetNumber(flags, "keep_last", 2)));
+      static_cast<int>(GetNumber(flags, "keep_last", 2)),
+      static_cast<int>(GetNumber(flags, "log_every", 1)));
   TrainConfig config;
   MVL_RETURN_IF_ERROR(
       core::ParseTextProto(config_text, "worker config", &config));

@@ -15,7 +15,9 @@
 namespace mammovl::data {
 
 RowPolicy::RowPolicy(const DatasetConfig& config, Dataset* dataset)
-    : config_(config), dataset_(dataset) {}
+    : config_(config),
+      dataset_(dataset),
+      confinement_(config.image_root(), config.allow_paths_outside_root()) {}
 
 absl::Status RowPolicy::Reject(const absl::Status& error) {
   if (config_.row_policy() == DatasetConfig::FAIL) return error;
@@ -32,6 +34,8 @@ absl::Status RowPolicy::RejectIssues(const CsvTable& table) {
 }
 
 absl::Status RowPolicy::CheckImage(const std::string& path, absl::string_view where) const {
+  // Symlinks are resolved only when files are looked at anyway.
+  MVL_RETURN_IF_ERROR(confinement_.Check(path, where, config_.check_images()));
   if (!config_.check_images() || core::PathExists(path)) return absl::OkStatus();
   return absl::NotFoundError(absl::StrCat(where, ": image file '", path, "' not found"));
 }

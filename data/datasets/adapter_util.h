@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/path_confinement.h"
 #include "data/datasets/csv.h"
 #include "data/datasets/dataset_config.pb.h"
 #include "data/datasets/sample.h"
@@ -29,6 +30,8 @@ class RowPolicy {
   absl::Status Reject(const absl::Status& error);
   // Rejects the ragged rows the CSV reader set aside.
   absl::Status RejectIssues(const CsvTable& table);
+  // InvalidArgument naming `where` when `path` (image_root joined with parts
+  // read from the table) leaves image_root (see allow_paths_outside_root);
   // NotFound naming `where` and the path when checking is on and the file
   // is missing; OK otherwise.
   absl::Status CheckImage(const std::string& path, absl::string_view where) const;
@@ -39,6 +42,7 @@ class RowPolicy {
  private:
   const DatasetConfig& config_;
   Dataset* dataset_;
+  core::PathConfinement confinement_;
 };
 
 // Rejects the table's ragged rows, then calls `fn(row)` for every row; a

@@ -60,7 +60,7 @@ absl::StatusOr<Dataset> ReadCbisDdsm(const DatasetConfig& config) {
         std::string rel(cell);
         if (absl::ConsumeSuffix(&cell, cc.path_suffix())) rel = absl::StrCat(cell, config.image_suffix());
         const std::string path = JoinPath(config.image_root(), rel);
-        MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i)));
+        MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i, path_col)));
         if (medslip) {
           s.id = rel;
           s.patient_id = rel;

@@ -1,5 +1,7 @@
 #include "data/datasets/datasets.h"
 
+#include <unistd.h>
+
 #include <map>
 #include <set>
 #include <string>
@@ -141,6 +143,52 @@ TEST(MammoClipImageTextTest, MalformedRowsFollowThePolicy) {
   c.set_image_root("/nonexistent");
   EXPECT_THAT(BuildDataset(c), StatusIs(absl::StatusCode::kFailedPrecondition,
                                         HasSubstr("max_skipped_fraction")));
+}
+
+// Paths read from a table stay inside image_root unless allowed.
+TEST(PathConfinementTest, TablePathsStayInsideTheImageRoot) {
+  const std::string src = TablePath("mammoclip/clip_pretrain.csv");
+  DatasetConfig c = Config("split { part: ALL } row_policy: FAIL");
+  // A file next to the image root, reachable with "..".
+  const std::string outside = absl::StrCat(TinyCorpus(), "/outside.png");
+  MVL_ASSERT_OK(core::WriteFileAtomically(outside, "not an image of this dataset"));
+  c.mutable_mammoclip_image_text()->set_csv(
+      WithCell(src, "escape.csv", 4, "CC", "['../../outside.png']"));
+  EXPECT_THAT(BuildDataset(c),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("escape.csv line 6, column 'CC'"), HasSubstr("'..'"),
+                             HasSubstr("allow_paths_outside_root"))));
+  c.mutable_mammoclip_image_text()->set_csv(
+      WithCell(src, "absolute.csv", 4, "MLO", absl::StrCat("['", outside, "']")));
+  EXPECT_THAT(BuildDataset(c),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("absolute.csv line 6, column 'MLO'"), HasSubstr("absolute"))));
+  // A symlink inside the root that leads out of it.
+  MVL_ASSERT_OK_AND_ASSIGN(const CsvTable table, ReadCsv(src));
+  const std::string patient = table.rows[4][static_cast<size_t>(table.FindColumn("patient_id"))];
+  const std::string link = absl::StrCat(c.image_root(), "/", patient, "/link_out.png");
+  ASSERT_EQ(::symlink(outside.c_str(), link.c_str()), 0);
+  c.mutable_mammoclip_image_text()->set_csv(
+      WithCell(src, "symlink.csv", 4, "CC", "['link_out.png']"));
+  EXPECT_THAT(BuildDataset(c),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("symlink.csv line 6, column 'CC'"), HasSubstr("symlink"))));
+  // Under the default policy the row is skipped and counted.
+  DatasetConfig skip = c;
+  skip.set_row_policy(DatasetConfig::SKIP_AND_COUNT);
+  MVL_ASSERT_OK_AND_ASSIGN(const Dataset skipped, BuildDataset(skip));
+  EXPECT_EQ(skipped.samples.size(), 23u);
+  ASSERT_EQ(skipped.skipped.size(), 1u);
+  EXPECT_THAT(skipped.skipped[0].message, HasSubstr("symlink"));
+  // Allowed by the flag: all 24 breasts, the escaping path as written.
+  c.set_allow_paths_outside_root(true);
+  MVL_ASSERT_OK_AND_ASSIGN(const Dataset allowed, BuildDataset(c));
+  EXPECT_EQ(allowed.samples.size(), 24u);
+  c.mutable_mammoclip_image_text()->set_csv(
+      WithCell(src, "escape2.csv", 4, "CC", "['../../outside.png']"));
+  MVL_ASSERT_OK_AND_ASSIGN(const Dataset escaped, BuildDataset(c));
+  EXPECT_EQ(escaped.samples.size(), 24u);
+  ASSERT_EQ(::unlink(link.c_str()), 0);
 }
 
 // --- Mammo-CLIP image-label (VinDr) -----------------------------------------

@@ -128,7 +128,7 @@ absl::StatusOr<Dataset> ReadEmbed(const DatasetConfig& config) {
         rel = absl::StrCat(rel_view, config.image_suffix());
       }
       const std::string path = JoinPath(config.image_root(), rel);
-      MVL_RETURN_IF_ERROR(policy.CheckImage(path, meta.Where(i)));
+      MVL_RETURN_IF_ERROR(policy.CheckImage(path, meta.Where(i, m_path)));
       const std::string lat = r[m_lat];
       ClinicalInfo info;
       info.side = lat == "L" ? "left" : lat == "R" ? "right" : lat == "B" ? "bilateral" : "unknown";

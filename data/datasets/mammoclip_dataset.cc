@@ -27,11 +27,16 @@ absl::StatusOr<std::vector<std::string>> ListCell(const CsvTable& t, size_t row,
 absl::Status AddImages(const CsvTable& t, size_t row, const DatasetConfig& config,
                        const RowPolicy& policy, Sample& s) {
   const int cc = t.FindColumn("CC"), mlo = t.FindColumn("MLO");
-  std::vector<std::pair<std::string, std::string>> files;  // (png, view)
+  struct File {
+    std::string name;
+    std::string view;
+    int column;
+  };
+  std::vector<File> files;
   for (auto [col, view] : {std::make_pair(cc, "CC"), std::make_pair(mlo, "MLO")}) {
     if (col < 0) continue;
     MVL_ASSIGN_OR_RETURN(std::vector<std::string> names, ListCell(t, row, col));
-    for (std::string& n : names) files.emplace_back(std::move(n), view);
+    for (std::string& n : names) files.push_back({std::move(n), view, col});
   }
   if (files.empty()) {
     MVL_ASSIGN_OR_RETURN(const int image_col, t.Column("image"));
@@ -41,19 +46,19 @@ absl::Status AddImages(const CsvTable& t, size_t row, const DatasetConfig& confi
       MVL_ASSIGN_OR_RETURN(views, ListCell(t, row, view_col));
     }
     for (size_t i = 0; i < names.size(); ++i) {
-      files.emplace_back(names[i], views.size() == names.size() ? views[i] : "");
+      files.push_back({names[i], views.size() == names.size() ? views[i] : "", image_col});
     }
   }
   if (files.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(t.Where(row), ": the row lists no image"));
   }
-  for (auto& [name, view] : files) {
+  for (File& file : files) {
     ImageRef ref;
-    ref.path = JoinPath(config.image_root(), s.patient_id, name);
-    ref.image_id = name;
-    ref.view = view;
+    ref.path = JoinPath(config.image_root(), s.patient_id, file.name);
+    ref.image_id = file.name;
+    ref.view = file.view;
     ref.laterality = s.laterality;
-    MVL_RETURN_IF_ERROR(policy.CheckImage(ref.path, t.Where(row)));
+    MVL_RETURN_IF_ERROR(policy.CheckImage(ref.path, t.Where(row, file.column)));
     s.images.push_back(std::move(ref));
   }
   return absl::OkStatus();

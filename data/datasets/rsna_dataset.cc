@@ -63,7 +63,7 @@ absl::StatusOr<Dataset> ReadRsna(const DatasetConfig& config) {
       }
       const std::string path =
           JoinPath(config.image_root(), s.patient_id, r[image] + config.image_suffix());
-      MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i)));
+      MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i, image)));
       s.images.push_back({path, r[image], r[view], s.laterality});
       return s;
     };

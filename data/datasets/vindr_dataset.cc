@@ -167,7 +167,7 @@ absl::StatusOr<Dataset> ReadVindr(const DatasetConfig& config) {
     VindrRow* row = &parsed;
     const std::string path =
         JoinPath(config.image_root(), row->study, ImageFile(row->image_id, config.image_suffix()));
-    MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i)));
+    MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i, c.image)));
     if (!required.empty()) {
       std::vector<Box> kept;
       for (const Box& b : row->boxes) {
@@ -326,7 +326,7 @@ absl::StatusOr<Dataset> ReadFpnMil(const DatasetConfig& config) {
             t.Where(i), ": Mass/Suspicious_Calcification disagree with finding_categories"));
       }
       const std::string path = JoinPath(config.image_root(), s.patient_id, s.id);
-      MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i)));
+      MVL_RETURN_IF_ERROR(policy.CheckImage(path, t.Where(i, image)));
       s.images.push_back({path, s.id, r[view], s.laterality});
       s.image_findings.push_back(all);
       return s;

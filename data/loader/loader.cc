@@ -78,13 +78,16 @@ void CopyToChw(const cv::Mat& m, int channels, float* out) {
 
 }  // namespace
 
-absl::StatusOr<cv::Mat> ReadGrayImage(const std::string& path) {
+absl::StatusOr<cv::Mat> ReadGrayImage(const std::string& path, int64_t max_pixels) {
   absl::StatusOr<std::string> bytes = core::ReadFileToString(path);
   if (!bytes.ok()) {
     return absl::Status(bytes.status().code(), absl::StrCat("cannot open image '", path, "'"));
   }
+  if (const auto dims = PngDimensions(*bytes)) {
+    MVL_RETURN_IF_ERROR(CheckImagePixels(dims->first, dims->second, max_pixels, path));
+  }
   cv::Mat img;
-  absl::StatusOr<cv::Mat> fast = DecodeGrayPng(*bytes, path);
+  absl::StatusOr<cv::Mat> fast = DecodeGrayPng(*bytes, path, max_pixels);
   if (fast.ok()) {
     img = std::move(*fast);
   } else if (absl::IsUnimplemented(fast.status()) ||
@@ -93,6 +96,7 @@ absl::StatusOr<cv::Mat> ReadGrayImage(const std::string& path) {
     const cv::Mat buffer(1, static_cast<int>(bytes->size()), CV_8UC1, bytes->data());
     img = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
     if (img.empty()) return absl::DataLossError(absl::StrCat("cannot decode image '", path, "'"));
+    MVL_RETURN_IF_ERROR(CheckImagePixels(img.cols, img.rows, max_pixels, path));
   } else {
     return fast.status();
   }
@@ -275,7 +279,7 @@ struct Loader::Impl {
         if (path == ref.path) img = m;
       }
       if (img.empty()) {
-        absl::StatusOr<cv::Mat> read = ReadGrayImage(ref.path);
+        absl::StatusOr<cv::Mat> read = ReadGrayImage(ref.path, config.max_image_pixels());
         if (!read.ok()) {
           r.status = absl::Status(read.status().code(),
                                   absl::StrCat("sample '", s.id, "': ", read.status().message()));

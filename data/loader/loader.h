@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "data/datasets/dataset_config.pb.h"
+#include "data/loader/png_decoder.h"
 #include "data/datasets/sample.h"
 #include "data/loader/loader_config.pb.h"
 #include "data/loader/sampler.h"
@@ -103,8 +104,11 @@ class Loader {
 };
 
 // Reads an 8-bit gray image (PNG, JPEG, ...; 16-bit files are scaled to 8
-// bits). NotFound / DataLoss naming the path.
-absl::StatusOr<cv::Mat> ReadGrayImage(const std::string& path);
+// bits). NotFound / DataLoss naming the path; ResourceExhausted for an image
+// of more than `max_pixels` pixels (a PNG is refused from its header, before
+// any pixel memory is allocated).
+absl::StatusOr<cv::Mat> ReadGrayImage(const std::string& path,
+                                      int64_t max_pixels = kDefaultMaxImagePixels);
 
 }  // namespace mammovl::data
 

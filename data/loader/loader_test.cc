@@ -1,5 +1,6 @@
 #include "data/loader/loader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <set>
@@ -167,6 +168,44 @@ TEST(LoaderTest, PrefetchStaysWithinItsByteBudget) {
   auto tight = Make("batch_size: 4 prefetch_bytes: 1", samples);
   for (int b = 0; b < 3; ++b) MVL_ASSERT_OK(tight->Next().status());
   EXPECT_LE(tight->stats().peak_bytes_in_flight, 2 * batch_bytes);
+}
+
+// A consumer that stalls: the workers fill the budget and then wait. The
+// buffered bytes never exceed prefetch_bytes, stop growing while the
+// consumer sleeps, and drain as it takes batches again.
+TEST(LoaderTest, StalledConsumerKeepsBufferedBytesWithinTheBudget) {
+  auto samples = MakeSamples();
+  const int64_t batch_bytes = 2 * 64 * 48 * 4;
+  const int64_t budget = 3 * batch_bytes;
+  auto loader = Make(absl::StrCat("batch_size: 2 num_workers: 4 prefetch_bytes: ", budget), samples);
+  MVL_ASSERT_OK(loader->Next().status());
+  int64_t max_seen = 0;
+  for (int round = 0; round < 4; ++round) {
+    // Stalled: sample the buffer while the workers have nothing to take.
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    const int64_t a = loader->stats().bytes_in_flight;
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    const int64_t b = loader->stats().bytes_in_flight;
+    EXPECT_LE(a, budget);
+    EXPECT_EQ(a, b) << "the buffer grew while the consumer was stalled";
+    max_seen = std::max(max_seen, b);
+    for (int k = 0; k < 3; ++k) MVL_ASSERT_OK(loader->Next().status());
+  }
+  EXPECT_GE(max_seen, 2 * batch_bytes);  // it did run ahead of the consumer
+  EXPECT_LE(loader->stats().peak_bytes_in_flight, budget);
+}
+
+// An image larger than max_image_pixels fails its sample with the reason.
+TEST(LoaderTest, ImagesOverThePixelLimitAreRefused) {
+  auto samples = MakeSamples(4);
+  auto fail = Make("batch_size: 4 shuffle: false failure_policy: FAIL max_image_pixels: 3000",
+                   samples);  // the images are 48 x 64 = 3072 pixels
+  EXPECT_THAT(fail->Next(), StatusIs(absl::StatusCode::kResourceExhausted,
+                                     ::testing::AllOf(HasSubstr("sample 's0'"),
+                                                      HasSubstr("48x64"),
+                                                      HasSubstr("max_image_pixels 3000"))));
+  auto ok = Make("batch_size: 4 shuffle: false failure_policy: FAIL max_image_pixels: 3072", samples);
+  MVL_EXPECT_OK(ok->Next().status());
 }
 
 TEST(LoaderTest, FailedSamplesAreSkippedCountedOrFatal) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace mammovl::data {
 namespace {
@@ -32,7 +33,28 @@ struct DecompressorDeleter {
 
 }  // namespace
 
-absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view source) {
+std::optional<std::pair<uint32_t, uint32_t>> PngDimensions(absl::string_view bytes) {
+  // Signature, then the IHDR chunk: length 13, "IHDR", width, height.
+  if (bytes.size() < 24 || std::memcmp(bytes.data(), kSignature, 8) != 0 ||
+      std::memcmp(bytes.data() + 12, "IHDR", 4) != 0) {
+    return std::nullopt;
+  }
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  return std::make_pair(BigEndian32(data + 16), BigEndian32(data + 20));
+}
+
+absl::Status CheckImagePixels(int64_t width, int64_t height, int64_t max_pixels,
+                              absl::string_view source) {
+  if (max_pixels > 0 && width > 0 && height > 0 && width > max_pixels / height) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "image '", source, "' is ", width, "x", height, " = ", width * height,
+        " pixels, more than max_image_pixels ", max_pixels, "; refused"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view source,
+                                      int64_t max_pixels) {
   auto corrupt = [&](absl::string_view why) {
     return absl::DataLossError(absl::StrCat("PNG '", source, "': ", why));
   };
@@ -62,6 +84,7 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
       if (width == 0 || height == 0 || width > (1u << 16) || height > (1u << 16)) {
         return corrupt("bad image size");
       }
+      MVL_RETURN_IF_ERROR(CheckImagePixels(width, height, max_pixels, source));
       if (compression != 0 || filter != 0) return corrupt("unknown compression or filter method");
       if (color != 0 || (depth != 8 && depth != 16) || interlace != 0) {
         return absl::UnimplementedError("PNG form not handled by the fast decoder");
@@ -82,6 +105,11 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
   const size_t bpp = depth / 8;  // bytes per pixel (gray)
   const size_t row_bytes = static_cast<size_t>(width) * bpp;
   const size_t expected = static_cast<size_t>(height) * (row_bytes + 1);
+  // Deflate expands at most ~1032:1: a small file cannot hold a big image.
+  if (expected / 1032 > idat.size() + 64) {
+    return corrupt(absl::StrCat(idat.size(), " bytes of compressed data cannot hold ", width, "x",
+                                height, " pixels"));
+  }
   std::unique_ptr<unsigned char[]> raw(new unsigned char[expected]);
   thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> decompressor(
       libdeflate_alloc_decompressor());

@@ -8,15 +8,35 @@
 
 #include <opencv2/core.hpp>
 
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace mammovl::data {
 
+// Default bound on the pixels of one image (`LoaderConfig.max_image_pixels`):
+// 100 Mpixel, seven times a full-field mammogram.
+inline constexpr int64_t kDefaultMaxImagePixels = 100'000'000;
+
 // Decodes `bytes` (a whole PNG file) to CV_8UC1 or CV_16UC1 (native byte
 // order). Unimplemented for color, palette, alpha, interlaced or sub-byte
-// images; DataLoss naming `source` for a corrupt or truncated file.
-absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view source);
+// images; DataLoss naming `source` for a corrupt or truncated file (also
+// when the compressed data is too short for the declared size);
+// ResourceExhausted when the header declares more than `max_pixels` pixels.
+// Nothing is allocated for the pixels before these checks.
+absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view source,
+                                      int64_t max_pixels = kDefaultMaxImagePixels);
+
+// Width and height from a PNG's IHDR, or nullopt for anything else.
+std::optional<std::pair<uint32_t, uint32_t>> PngDimensions(absl::string_view bytes);
+
+// ResourceExhausted naming `source` if width x height exceeds `max_pixels`.
+absl::Status CheckImagePixels(int64_t width, int64_t height, int64_t max_pixels,
+                              absl::string_view source);
 
 }  // namespace mammovl::data
 

@@ -3,6 +3,9 @@
 #include <string>
 #include <vector>
 
+#include <libdeflate.h>
+#include <sys/resource.h>
+
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/file_io.h"
@@ -14,7 +17,18 @@ namespace mammovl::data {
 namespace {
 
 using ::mammovl::core::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+
+// Any allocation of gigabytes fails (and the test with it) instead of
+// succeeding silently on an overcommitting kernel.
+const bool kAddressSpaceLimited = [] {
+  rlimit limit{int64_t{2} << 30, int64_t{2} << 30};
+  rlimit old{};
+  getrlimit(RLIMIT_AS, &old);
+  if (old.rlim_max != RLIM_INFINITY && old.rlim_max < limit.rlim_max) return false;
+  return setrlimit(RLIMIT_AS, &limit) == 0;
+}();
 
 std::string Bytes(const std::string& name) {
   absl::StatusOr<std::string> b = core::ReadFileToString("data/loader/testdata/" + name);
@@ -55,6 +69,46 @@ TEST(PngDecoderTest, CorruptFilesAreDataLossNamingTheSource) {
   for (size_t n = 0; n < good.size(); n += 7) {
     EXPECT_FALSE(DecodeGrayPng(good.substr(0, n), "t.png").ok()) << n;
   }
+}
+
+// A PNG whose IHDR declares `width` x `height` (CRC fixed up) over the small
+// image data of `png`.
+std::string WithDimensions(std::string png, uint32_t width, uint32_t height) {
+  for (int i = 0; i < 4; ++i) {
+    png[16 + i] = static_cast<char>(width >> (24 - 8 * i));
+    png[20 + i] = static_cast<char>(height >> (24 - 8 * i));
+  }
+  const uint32_t crc = libdeflate_crc32(0, png.data() + 12, 17);
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<char>(crc >> (24 - 8 * i));
+  return png;
+}
+
+// A small file claiming a huge image is refused from its header: by the
+// pixel limit, or (limit raised) because its data cannot hold the pixels;
+// no pixel buffer is allocated (the test runs with a 2 GiB address-space
+// limit, and 65536 x 65536 16-bit pixels would need 8 GiB).
+TEST(PngDecoderTest, HugeDeclaredSizesAreRefusedBeforeAllocation) {
+  SCOPED_TRACE(kAddressSpaceLimited ? "2 GiB address-space limit" : "no address-space limit");
+  std::vector<uchar> encoded;
+  ASSERT_TRUE(cv::imencode(".png", cv::Mat(16, 16, CV_16UC1, cv::Scalar(300)), encoded));
+  const std::string small(encoded.begin(), encoded.end());
+  MVL_ASSERT_OK(DecodeGrayPng(small, "small.png"));
+  const std::string huge = WithDimensions(small, 65536, 65536);
+  ASSERT_LT(huge.size(), 200u);
+  EXPECT_THAT(DecodeGrayPng(huge, "huge.png"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("huge.png"), HasSubstr("65536x65536"),
+                             HasSubstr("max_image_pixels"))));
+  EXPECT_THAT(DecodeGrayPng(huge, "huge.png", /*max_pixels=*/int64_t{1} << 40),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot hold")));
+  // The limit is configurable: 16 x 16 = 256 pixels.
+  EXPECT_THAT(DecodeGrayPng(small, "small.png", 255),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("256 pixels")));
+  MVL_EXPECT_OK(DecodeGrayPng(small, "small.png", 256));
+  const auto dims = PngDimensions(huge);
+  ASSERT_TRUE(dims.has_value());
+  EXPECT_EQ(dims->first, 65536u);
+  EXPECT_FALSE(PngDimensions("GIF89a").has_value());
 }
 
 }  // namespace

@@ -195,12 +195,14 @@ class ItemProcessor {
   std::string Process(int64_t index) {
     WorkerResult result;
     std::vector<double> seconds(kNumStages, 0.0);
+    output_error_ = false;
     absl::Status status = ProcessInto(items_[index], &result, &seconds);
     if (!status.ok()) {
       // Nothing of a failed file survives.
       for (const auto& f : result.frames()) ::unlink(f.temp_path().c_str());
       result.clear_frames();
       result.set_error(StatusText(status));
+      if (output_error_) result.set_output_error_code(static_cast<int>(status.code()));
     }
     for (double s : seconds) result.add_stage_seconds(s);
     return result.SerializeAsString();
@@ -252,7 +254,10 @@ class ItemProcessor {
           "with '/' or a leading '.')");
     }
     const std::string folder = Join(config_.output_dir(), rel_dir);
-    MVL_RETURN_IF_ERROR(core::MakeDirectories(folder));
+    if (absl::Status s = core::MakeDirectories(folder); !s.ok()) {
+      output_error_ = true;
+      return s;
+    }
     for (size_t k = 0; k < image.frames.size(); ++k) {
       MVL_ASSIGN_OR_RETURN(ProcessedFrame out, ProcessFrame(image, k, recipe_));
       (*seconds)[3] += out.seconds.intensity;
@@ -269,7 +274,10 @@ class ItemProcessor {
                                     "-", ::getpid(), "-", counter_++));
       WorkerResult::Frame* f = result->add_frames();
       f->set_temp_path(temp);
-      MVL_RETURN_IF_ERROR(WriteFile(temp, out.png));
+      if (absl::Status s = WriteFile(temp, Join(folder, file), out.png); !s.ok()) {
+        output_error_ = true;
+        return s;
+      }
       ManifestRow row;
       row.source_path = item.source;
       row.output_path = Join(rel_dir, file);
@@ -305,12 +313,18 @@ class ItemProcessor {
     return absl::OkStatus();
   }
 
-  absl::Status WriteFile(const std::string& path, const std::string& data) {
+  // Writes `data` to `path` (a temporary name); errors name `final_path`.
+  absl::Status WriteFile(const std::string& path, const std::string& final_path,
+                         const std::string& data) {
     const int fd =
         ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot create an output file: ", std::strerror(errno)));
+      const int err = errno;
+      const std::string message =
+          absl::StrCat("cannot create ", final_path, ": ", std::strerror(err));
+      return err == EACCES || err == EPERM || err == EROFS
+                 ? absl::PermissionDeniedError(message)
+                 : absl::UnavailableError(message);
     }
     size_t done = 0;
     while (done < data.size()) {
@@ -319,19 +333,26 @@ class ItemProcessor {
       if (n <= 0) {
         const int err = errno;
         ::close(fd);
-        return absl::ResourceExhaustedError(
-            absl::StrCat("cannot write an output file: ", std::strerror(err)));
+        ::unlink(path.c_str());
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "cannot write ", final_path, ": ",
+            n == 0 ? "no space written" : std::strerror(err)));
       }
       done += static_cast<size_t>(n);
     }
     if (config_.fsync_outputs() && ::fsync(fd) != 0) {
       const int err = errno;
       ::close(fd);
+      ::unlink(path.c_str());
       return absl::UnavailableError(
-          absl::StrCat("fsync failed: ", std::strerror(err)));
+          absl::StrCat("cannot fsync ", final_path, ": ", std::strerror(err)));
     }
-    if (::close(fd) != 0)
-      return absl::UnavailableError("close failed on an output file");
+    if (::close(fd) != 0) {
+      const int err = errno;
+      ::unlink(path.c_str());
+      return absl::UnavailableError(
+          absl::StrCat("cannot close ", final_path, ": ", std::strerror(err)));
+    }
     return absl::OkStatus();
   }
 
@@ -340,6 +361,7 @@ class ItemProcessor {
   const std::vector<InputItem>& items_;
   DicomReader reader_;
   int64_t counter_ = 0;
+  bool output_error_ = false;  // the last failure was writing an output
 };
 
 // Appends whole lines to a file; each call is one write(2).
@@ -478,6 +500,10 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
 
   const std::string& out_dir = config.output_dir();
   MVL_RETURN_IF_ERROR(core::MakeDirectories(out_dir));
+  // Half-written files of a killed earlier run (never under a final name).
+  MVL_ASSIGN_OR_RETURN(const int64_t stale, core::RemoveStaleTempFiles(out_dir, true));
+  LOG_IF(INFO, stale > 0) << "removed " << stale
+                          << " temporary files left by an interrupted run in " << out_dir;
   const int shard = config.shard_index();
   const int shards = config.shard_count();
   const std::string manifest_path =
@@ -644,7 +670,18 @@ absl::StatusOr<RunSummary> RunPreprocess(const PreprocessConfig& config) {
              ++s) {
           summary.stage_seconds[kStageNames[s]] += result.stage_seconds(s);
         }
-        if (result.has_error()) {
+        if (result.has_output_error_code()) {
+          // A full disk or read-only folder fails every further file the
+          // same way: stop. The manifest holds what was written; a rerun
+          // resumes from there.
+          const absl::StatusCode code =
+              static_cast<absl::StatusCode>(result.output_error_code());
+          return absl::Status(
+              code == absl::StatusCode::kOk ? absl::StatusCode::kUnknown : code,
+              absl::StrCat("stopping: an output could not be written (",
+                           item.source, "): ", result.error(),
+                           "; outputs written so far are kept, rerun to resume"));
+        } else if (result.has_error()) {
           MVL_RETURN_IF_ERROR(fail(item, result.error()));
         } else {
           std::vector<ManifestRow> new_rows;
