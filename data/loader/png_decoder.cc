@@ -45,6 +45,10 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
   bool have_header = false;
   std::string idat;
   bool ended = false;
+  // Set when the caller has to decode the file (OpenCV): only after every
+  // chunk was checked, so that no other decoder sees a truncated or corrupt
+  // file (libpng allocates what a chunk's length says before reading it).
+  const char* other_form = nullptr;
   while (!ended) {
     if (pos + 12 > size) return corrupt("truncated chunk");
     const uint32_t length = BigEndian32(data + pos);
@@ -64,24 +68,32 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
       }
       if (compression != 0 || filter != 0) return corrupt("unknown compression or filter method");
       if (color != 0 || (depth != 8 && depth != 16) || interlace != 0) {
-        return absl::UnimplementedError("PNG form not handled by the fast decoder");
+        other_form = "PNG form not handled by the fast decoder";
       }
       have_header = true;
     } else if (std::memcmp(type, "IDAT", 4) == 0) {
       if (!have_header) return corrupt("IDAT before IHDR");
-      idat.append(reinterpret_cast<const char*>(body), length);
+      if (other_form == nullptr) idat.append(reinterpret_cast<const char*>(body), length);
     } else if (std::memcmp(type, "IEND", 4) == 0) {
       ended = true;
-    } else if (!(type[0] & 0x20)) {
-      return absl::UnimplementedError("PNG with an unknown critical chunk");
+    } else if (!(type[0] & 0x20) && other_form == nullptr) {
+      other_form = "PNG with an unknown critical chunk";
     }
     pos += 12 + static_cast<size_t>(length);
   }
-  if (!have_header || idat.empty()) return corrupt("no image data");
+  if (!have_header) return corrupt("no image header");
+  if (other_form != nullptr) return absl::UnimplementedError(other_form);
+  if (idat.empty()) return corrupt("no image data");
 
   const size_t bpp = depth / 8;  // bytes per pixel (gray)
   const size_t row_bytes = static_cast<size_t>(width) * bpp;
   const size_t expected = static_cast<size_t>(height) * (row_bytes + 1);
+  // Deflate expands at most 1032-fold: a header's size is checked against
+  // the data before anything that large is allocated.
+  if (expected / 1032 > idat.size()) {
+    return corrupt(absl::StrCat("image data too short for ", width, "x", height, " pixels (",
+                                idat.size(), " compressed bytes)"));
+  }
   std::unique_ptr<unsigned char[]> raw(new unsigned char[expected]);
   thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> decompressor(
       libdeflate_alloc_decompressor());

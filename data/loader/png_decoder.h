@@ -15,7 +15,9 @@ namespace mammovl::data {
 
 // Decodes `bytes` (a whole PNG file) to CV_8UC1 or CV_16UC1 (native byte
 // order). Unimplemented for color, palette, alpha, interlaced or sub-byte
-// images; DataLoss naming `source` for a corrupt or truncated file.
+// images whose chunks are all intact (so another decoder may read them);
+// DataLoss naming `source` for a corrupt or truncated file, including one
+// whose header gives more pixels than its compressed data can hold.
 absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view source);
 
 }  // namespace mammovl::data

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <opencv2/imgcodecs.hpp>
+#include <zlib.h>
 
 #include "core/file_io.h"
 #include "core/status_matchers.h"
@@ -55,6 +56,32 @@ TEST(PngDecoderTest, CorruptFilesAreDataLossNamingTheSource) {
   for (size_t n = 0; n < good.size(); n += 7) {
     EXPECT_FALSE(DecodeGrayPng(good.substr(0, n), "t.png").ok()) << n;
   }
+}
+
+// Found by //data/loader:png_fuzzer: a truncated RGB PNG went to OpenCV,
+// whose libpng allocated the 1.8 GB a damaged chunk length gave. Chunks are
+// now checked before any file is handed on.
+TEST(PngDecoderTest, DamagedFilesOfOtherFormsAreNotHandedOn) {
+  const std::string found = Bytes("regressions/rgb_truncated_chunk.png");
+  EXPECT_THAT(DecodeGrayPng(found, "found.png"), StatusIs(absl::StatusCode::kDataLoss));
+  const std::string rgb = Bytes("opencv_rgb.png");
+  EXPECT_THAT(DecodeGrayPng(rgb.substr(0, rgb.size() - 20), "cut.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cut.png")));
+  std::string flipped = rgb;
+  flipped[flipped.size() - 30] ^= 0x40;
+  EXPECT_THAT(DecodeGrayPng(flipped, "f.png"), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("CRC")));
+}
+
+// A valid 65536 x 65536 16-bit header over a few bytes of image data must
+// be refused before its 8 GiB are allocated.
+TEST(PngDecoderTest, RefusesHeaderSizesTheDataCannotHold) {
+  std::string png = Bytes("filters_16bit.png");
+  ASSERT_EQ(png.substr(12, 4), "IHDR");
+  for (int i = 0; i < 8; ++i) png[16 + i] = "\x00\x01\x00\x00\x00\x01\x00\x00"[i];
+  const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17);
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<char>(crc >> (24 - 8 * i));
+  EXPECT_THAT(DecodeGrayPng(png, "huge.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("too short for 65536x65536")));
 }
 
 }  // namespace
