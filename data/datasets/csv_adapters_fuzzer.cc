@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <glog/logging.h>
+
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "data/datasets/dataset_config.pb.h"
@@ -24,6 +26,11 @@ void Check(bool condition) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  FLAGS_minloglevel = google::GLOG_ERROR;  // no line per skipped row
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using mammovl::data::DatasetConfig;
@@ -63,7 +70,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       embed->set_metadata_csv(WriteFuzzFile("metadata.csv", parts[0]));
       embed->set_clinical_csv(WriteFuzzFile("clinical.csv", parts[1]));
       embed->set_legend_csv(WriteFuzzFile("legend.csv", parts[2]));
-      embed->set_dicom_prefix("/dicom");
       embed->set_partners_same_breast_only(variant);
       break;
     }

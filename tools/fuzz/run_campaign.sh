@@ -39,8 +39,10 @@ for arg in "$@"; do
 done
 
 bazel_cmd=("${BAZEL:-bazel}" "--output_base=${FUZZ_OUTPUT_BASE:-$HOME/.cache/mammovl-fuzz-output-base}")
+# Queries go to the normal Bazel server: it knows its bazel-* symlinks.
+query_cmd=("${BAZEL:-bazel}" query --noshow_progress)
 if [ ${#targets[@]} -eq 0 ]; then
-  mapfile -t targets < <("${bazel_cmd[@]}" query --noshow_progress 'attr(tags, "\bfuzzer\b", tests(//...))' 2>/dev/null)
+  mapfile -t targets < <("${query_cmd[@]}" 'attr(tags, "\bfuzzer\b", tests(//...))' 2>/dev/null)
 fi
 if [ ${#targets[@]} -eq 0 ]; then
   echo "run_campaign: no fuzz targets" >&2
@@ -55,7 +57,7 @@ bin="$("${bazel_cmd[@]}" info --config=fuzz bazel-bin 2>/dev/null)"
 # of its BUILD rule (tools/fuzz/fuzz.bzl).
 spec="$(mktemp)"
 trap 'rm -f "$spec"' EXIT
-"${bazel_cmd[@]}" query --noshow_progress --output=xml "set(${targets[*]})" 2>/dev/null |
+"${query_cmd[@]}" --output=xml "set(${targets[*]})" 2>/dev/null |
   /usr/bin/python3 -c '
 import sys, xml.etree.ElementTree as ET
 for rule in ET.parse(sys.stdin).getroot().iter("rule"):
@@ -90,9 +92,9 @@ while IFS=$'\t' read -r label dict max_len seeds_line; do
   ASAN_OPTIONS="abort_on_error=1:detect_leaks=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     nice -n "${NICE:-19}" "$bin/$pkg/$name" "${flags[@]}" "$corpus" "${seeds[@]}" > "$log" 2>&1 || rc=$?
   seconds=$(( $(date +%s) - start ))
-  execs="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)"
-  rate="$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)"
-  last="$(grep -E '(cov|ft): [0-9]+' "$log" | tail -1 || true)"
+  execs="$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)"
+  rate="$(grep -ao 'stat::average_exec_per_sec: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)"
+  last="$(grep -aE '(cov|ft): [0-9]+' "$log" | tail -1 || true)"
   cov="$(grep -oE 'cov: [0-9]+' <<< "$last" | grep -oE '[0-9]+' || true)"
   ft="$(grep -oE 'ft: [0-9]+' <<< "$last" | grep -oE '[0-9]+' || true)"
   files=$(find "$corpus" -type f | wc -l)
