@@ -266,6 +266,19 @@ TEST(DicomReaderTest, CorruptJpegLsStreamLeaksNothing) {
   EXPECT_LT(after, before + 32 * 1024) << "heap grew by " << after - before << " bytes";
 }
 
+// Found by //data/preprocess:dicom_preprocess_fuzzer: 183 bytes between two
+// JPEG markers made libjpeg warn while reading the header, and GDCM's JPEG
+// codec answers any such warning with a failed assertion (abort).
+TEST(DicomReaderTest, JpegHeaderWarningsAreRefusedBeforeGdcm) {
+  auto bytes = core::ReadFileToString(
+      "data/dicom/testdata/regressions/jpeg_bytes_between_markers_abort.dcm");
+  MVL_ASSERT_OK(bytes);
+  ReadOptions options;
+  options.all_frames = true;
+  EXPECT_THAT(DicomReader(options).ReadBytes(*bytes),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("marker stream is corrupt")));
+}
+
 TEST(DicomReaderTest, ErrorsNeverCarryPatientData) {
   // Files written with PatientName "Fixture^Patient" / PatientID "FIXTURE-nnn".
   for (const char* name :
