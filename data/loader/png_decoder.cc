@@ -57,7 +57,13 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
     const unsigned char* body = data + pos + 8;
     const uint32_t crc = BigEndian32(body + length);
     if (libdeflate_crc32(0, type, length + 4) != crc) return corrupt("chunk CRC mismatch");
-    if (std::memcmp(type, "IHDR", 4) == 0) {
+    const bool is_header = std::memcmp(type, "IHDR", 4) == 0;
+    // PNG: IHDR first and only once (a second one would silently change
+    // the geometry the data is decoded with).
+    if (is_header != (pos == 8)) {
+      return corrupt(is_header ? "IHDR is not the first chunk" : "first chunk is not IHDR");
+    }
+    if (is_header) {
       if (length != 13) return corrupt("bad IHDR");
       width = BigEndian32(body);
       height = BigEndian32(body + 4);

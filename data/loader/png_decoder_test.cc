@@ -72,6 +72,18 @@ TEST(PngDecoderTest, DamagedFilesOfOtherFormsAreNotHandedOn) {
   EXPECT_THAT(DecodeGrayPng(flipped, "f.png"), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("CRC")));
 }
 
+// Found by //data/loader:png_fuzzer: a second IHDR chunk replaced the
+// geometry of the first, and the data decoded "successfully" with it.
+TEST(PngDecoderTest, RefusesASecondOrLateHeader) {
+  EXPECT_THAT(DecodeGrayPng(Bytes("regressions/second_ihdr.png"), "two.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("IHDR is not the first chunk")));
+  const std::string good = Bytes("filters_8bit.png");
+  // An ancillary chunk (tEXt "a", CRC included) moved in front of IHDR.
+  const std::string text("\x00\x00\x00\x01tEXta\x75\xf3\x8b\x29", 13);
+  EXPECT_THAT(DecodeGrayPng(good.substr(0, 8) + text + good.substr(8), "late.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("first chunk is not IHDR")));
+}
+
 // A valid 65536 x 65536 16-bit header over a few bytes of image data must
 // be refused before its 8 GiB are allocated.
 TEST(PngDecoderTest, RefusesHeaderSizesTheDataCannotHold) {
