@@ -7,14 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "core/pickle.h"
-
-namespace {
-
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
-}  // namespace
+#include "tools/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using mammovl::core::PickleTree;
@@ -22,17 +15,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mammovl::core::UnpickleOptions options;
   options.max_nodes = size_t{1} << 20;
   int64_t storages = 0;
-  options.persistent_load = [&storages](const PickleValue&,
-                                        PickleTree* tree) -> absl::StatusOr<PickleValue*> {
-    return tree->NewStorage(storages++);
-  };
+  options.persistent_load = [&storages](const PickleValue&, PickleTree* tree)
+      -> absl::StatusOr<PickleValue*> { return tree->NewStorage(storages++); };
   const auto tree = mammovl::core::Unpickle(
-      absl::string_view(reinterpret_cast<const char*>(data), size), "fuzz.pkl", options);
+      absl::string_view(reinterpret_cast<const char*>(data), size), "fuzz.pkl",
+      options);
   if (!tree.ok()) {
-    Check(!tree.status().message().empty());
+    MVL_FUZZ_CHECK(!tree.status().message().empty());
     return 0;
   }
-  Check(tree->size() <= options.max_nodes);
-  Check(!mammovl::core::FormatPickleValue(tree->root()).empty());
+  MVL_FUZZ_CHECK(tree->size() <= options.max_nodes);
+  MVL_FUZZ_CHECK(!mammovl::core::FormatPickleValue(tree->root()).empty());
   return 0;
 }

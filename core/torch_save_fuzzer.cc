@@ -1,33 +1,26 @@
 // libFuzzer target: a torch.save file of arbitrary bytes (zip container,
 // pickled object tree, tensor records) through ReadTorchSave; every tensor
 // it returns must lie inside its storage and be readable.
+#include <ATen/ATen.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include <ATen/ATen.h>
-
 #include "core/pickle.h"
 #include "core/torch_save.h"
+#include "tools/fuzz/fuzz_check.h"
 #include "tools/fuzz/fuzz_files.h"
-
-namespace {
-
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = mammovl::fuzz::WriteFuzzFile("fuzz.pt", data, size);
   const auto file = mammovl::core::ReadTorchSave(path);
   if (!file.ok()) {
-    Check(!file.status().message().empty());
+    MVL_FUZZ_CHECK(!file.status().message().empty());
     return 0;
   }
-  Check(file->tensors().size() == file->tensor_paths().size());
+  MVL_FUZZ_CHECK(file->tensors().size() == file->tensor_paths().size());
   for (const at::Tensor& tensor : file->tensors()) {
     if (!tensor.defined()) continue;
     // Reads every element through its sizes and strides.
@@ -37,6 +30,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < copy.nbytes(); ++i) x ^= bytes[i];
     (void)x;
   }
-  Check(!mammovl::core::FormatPickleValue(file->root()).empty());
+  MVL_FUZZ_CHECK(!mammovl::core::FormatPickleValue(file->root()).empty());
   return 0;
 }

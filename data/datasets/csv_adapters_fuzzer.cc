@@ -5,27 +5,20 @@
 // variant (per breast, per row, no text augmentation). The rest is the CSV;
 // EMBED's metadata, clinical and legend tables are split at "\n=====\n".
 // Image files are not checked (no image exists), splits are ALL.
+#include <glog/logging.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#include <glog/logging.h>
-
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "data/datasets/dataset_config.pb.h"
 #include "data/datasets/datasets.h"
+#include "tools/fuzz/fuzz_check.h"
 #include "tools/fuzz/fuzz_files.h"
-
-namespace {
-
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   FLAGS_minloglevel = google::GLOG_ERROR;  // no line per skipped row
@@ -43,11 +36,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.set_check_images(false);
   config.set_max_skipped_fraction(1.0);
   config.mutable_split()->set_part(mammovl::data::SplitConfig::ALL);
-  config.set_row_policy((selector & 8) ? DatasetConfig::FAIL : DatasetConfig::SKIP_AND_COUNT);
+  config.set_row_policy((selector & 8) ? DatasetConfig::FAIL
+                                       : DatasetConfig::SKIP_AND_COUNT);
   const bool variant = (selector & 16) != 0;
   switch (selector & 7) {
     case 1:
-      config.mutable_mammoclip_image_label()->set_csv(WriteFuzzFile("table.csv", content));
+      config.mutable_mammoclip_image_label()->set_csv(
+          WriteFuzzFile("table.csv", content));
       break;
     case 2:
       config.mutable_vindr()->set_csv(WriteFuzzFile("table.csv", content));
@@ -74,13 +69,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     default:
-      config.mutable_mammoclip_image_text()->set_csv(WriteFuzzFile("table.csv", content));
+      config.mutable_mammoclip_image_text()->set_csv(
+          WriteFuzzFile("table.csv", content));
       config.mutable_mammoclip_image_text()->set_use_text_augment(!variant);
       break;
   }
   const auto dataset = mammovl::data::BuildDataset(config);
   if (!dataset.ok()) {
-    Check(!dataset.status().message().empty());
+    MVL_FUZZ_CHECK(!dataset.status().message().empty());
     return 0;
   }
   return 0;

@@ -4,19 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-
 #include <opencv2/core.hpp>
 
 #include "absl/strings/string_view.h"
 #include "data/dicom/dicom_reader.h"
-
-namespace {
-
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
-}  // namespace
+#include "tools/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using mammovl::data::DicomReader;
@@ -27,20 +19,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // images before allocating them.
   options.max_decoded_bytes = int64_t{256} << 20;
   DicomReader reader(options);
-  const auto image = reader.ReadBytes(absl::string_view(reinterpret_cast<const char*>(data), size));
+  const auto image = reader.ReadBytes(
+      absl::string_view(reinterpret_cast<const char*>(data), size));
   if (!image.ok()) {
-    Check(!image.status().message().empty());
+    MVL_FUZZ_CHECK(!image.status().message().empty());
     return 0;
   }
-  Check(!image->frames.empty());
-  Check(image->frames.size() == image->frame_indices.size());
+  MVL_FUZZ_CHECK(!image->frames.empty());
+  MVL_FUZZ_CHECK(image->frames.size() == image->frame_indices.size());
   double total = 0;
   for (const cv::Mat& frame : image->frames) {
-    Check(frame.rows == image->header.rows && frame.cols == image->header.columns);
-    Check(frame.channels() == 1);
+    MVL_FUZZ_CHECK(frame.rows == image->header.rows &&
+                   frame.cols == image->header.columns);
+    MVL_FUZZ_CHECK(frame.channels() == 1);
     total += cv::sum(frame)[0];  // touches every pixel
   }
-  const cv::Mat lut = mammovl::data::ApplyModalityLut(image->frames[0], image->header);
-  Check(lut.rows == image->frames[0].rows && lut.cols == image->frames[0].cols);
+  const cv::Mat lut =
+      mammovl::data::ApplyModalityLut(image->frames[0], image->header);
+  MVL_FUZZ_CHECK(lut.rows == image->frames[0].rows &&
+                 lut.cols == image->frames[0].cols);
   return total == -1.0 ? 1 : 0;  // keep the sum alive
 }

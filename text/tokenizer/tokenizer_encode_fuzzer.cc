@@ -23,8 +23,8 @@ std::vector<Tokenizer>* LoadTokenizers() {
   auto* tokenizers = new std::vector<Tokenizer>();
   auto keep = [&](absl::StatusOr<Tokenizer> t, const char* what) {
     if (!t.ok()) {
-      std::fprintf(stderr, "tokenizer_encode_fuzzer: cannot load %s: %s\n", what,
-                   t.status().ToString().c_str());
+      std::fprintf(stderr, "tokenizer_encode_fuzzer: cannot load %s: %s\n",
+                   what, t.status().ToString().c_str());
       std::abort();
     }
     tokenizers->push_back(*std::move(t));
@@ -44,7 +44,8 @@ std::vector<Tokenizer>* LoadTokenizers() {
     if (!t.pad_id().has_value()) {
       mammovl::text::AddedTokenConfig pad;
       pad.set_content("<|pad|>");
-      if (!t.AddTokens({pad}).ok() || !t.SetPadToken("<|pad|>").ok()) std::abort();
+      if (!t.AddTokens({pad}).ok() || !t.SetPadToken("<|pad|>").ok())
+        std::abort();
     }
   }
   return tokenizers;
@@ -56,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::vector<Tokenizer>* tokenizers = LoadTokenizers();
   if (size == 0) return 0;
   const auto options = mammovl::text::fuzz::OptionsFromByte(data[0]);
-  const absl::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const absl::string_view text(reinterpret_cast<const char*>(data) + 1,
+                               size - 1);
   for (const Tokenizer& tokenizer : *tokenizers) {
     mammovl::text::fuzz::EncodeAndCheck(tokenizer, text, options);
   }

@@ -8,12 +8,9 @@
 
 #include "absl/strings/string_view.h"
 #include "text/tokenizer/tokenizer.h"
+#include "tools/fuzz/fuzz_check.h"
 
 namespace mammovl::text::fuzz {
-
-inline void Check(bool condition) {
-  if (!condition) std::abort();
-}
 
 // Bits 0-1: max_length (0, 4, 16, 512); bit 2: add_special_tokens; bit 3:
 // truncation; bits 4-5: padding.
@@ -32,25 +29,30 @@ inline void EncodeAndCheck(const Tokenizer& tokenizer, absl::string_view text,
                            const EncodeOptions& options) {
   const auto encoding = tokenizer.Encode(text, options);
   if (!encoding.ok()) {
-    Check(!encoding.status().message().empty());
+    MVL_FUZZ_CHECK(!encoding.status().message().empty());
     return;
   }
   const size_t n = encoding->size();
-  Check(encoding->type_ids.size() == n && encoding->offsets.size() == n &&
-        encoding->word_ids.size() == n && encoding->attention_mask.size() == n &&
-        encoding->special_tokens_mask.size() == n);
+  MVL_FUZZ_CHECK(
+      encoding->type_ids.size() == n && encoding->offsets.size() == n &&
+      encoding->word_ids.size() == n && encoding->attention_mask.size() == n &&
+      encoding->special_tokens_mask.size() == n);
   if (options.max_length() > 0 && options.truncation()) {
-    Check(n <= static_cast<size_t>(options.max_length()) ||
-          (options.max_length() < tokenizer.num_special_tokens()));
+    MVL_FUZZ_CHECK(n <= static_cast<size_t>(options.max_length()) ||
+                   (options.max_length() < tokenizer.num_special_tokens()));
   }
-  if (options.padding() == EncodeOptions::PAD_TO_MAX_LENGTH && options.truncation()) {
-    Check(n == static_cast<size_t>(options.max_length()));
+  if (options.padding() == EncodeOptions::PAD_TO_MAX_LENGTH &&
+      options.truncation()) {
+    MVL_FUZZ_CHECK(n == static_cast<size_t>(options.max_length()));
   }
   for (size_t i = 0; i < n; ++i) {
-    Check(encoding->ids[i] >= 0 && encoding->ids[i] < tokenizer.vocab_size());
+    MVL_FUZZ_CHECK(encoding->ids[i] >= 0 &&
+                   encoding->ids[i] < tokenizer.vocab_size());
     const TokenOffsets& o = encoding->offsets[i];
-    Check(o.begin >= 0 && o.begin <= o.end && static_cast<size_t>(o.end) <= text.size());
-    Check(encoding->attention_mask[i] <= 1 && encoding->special_tokens_mask[i] <= 1);
+    MVL_FUZZ_CHECK(o.begin >= 0 && o.begin <= o.end &&
+                   static_cast<size_t>(o.end) <= text.size());
+    MVL_FUZZ_CHECK(encoding->attention_mask[i] <= 1 &&
+                   encoding->special_tokens_mask[i] <= 1);
   }
 }
 

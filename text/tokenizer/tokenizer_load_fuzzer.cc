@@ -10,11 +10,11 @@
 #include "absl/strings/string_view.h"
 #include "text/tokenizer/tokenizer.h"
 #include "text/tokenizer/tokenizer_fuzz_util.h"
+#include "tools/fuzz/fuzz_check.h"
 #include "tools/fuzz/fuzz_files.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using mammovl::text::Tokenizer;
-  using mammovl::text::fuzz::Check;
   if (size == 0) return 0;
   const std::string content(reinterpret_cast<const char*>(data) + 1, size - 1);
   absl::StatusOr<Tokenizer> tokenizer = absl::UnknownError("unset");
@@ -30,11 +30,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const std::string separator = "\n=====\n";
       const size_t cut = content.find(separator);
       const std::string vocab = content.substr(0, cut);
-      const std::string merges =
-          cut == std::string::npos ? std::string() : content.substr(cut + separator.size());
+      const std::string merges = cut == std::string::npos
+                                     ? std::string()
+                                     : content.substr(cut + separator.size());
       mammovl::text::BytePairVocab config;
       config.set_vocab_path(mammovl::fuzz::WriteFuzzFile("vocab.json", vocab));
-      config.set_merges_path(mammovl::fuzz::WriteFuzzFile("merges.txt", merges));
+      config.set_merges_path(
+          mammovl::fuzz::WriteFuzzFile("merges.txt", merges));
       tokenizer = Tokenizer::FromBytePairFiles(config);
       break;
     }
@@ -43,23 +45,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
   }
   if (!tokenizer.ok()) {
-    Check(!tokenizer.status().message().empty());
+    MVL_FUZZ_CHECK(!tokenizer.status().message().empty());
     return 0;
   }
-  Check(tokenizer->vocab_size() >= 0);
-  for (const char* text : {"", "No suspicious mass.", "Héllo wörld [SEP] x <|endoftext|>",
-                           "BI-RADS 4: 1.2 x 0.8 cm irregular MASS at 10 o'clock"}) {
+  MVL_FUZZ_CHECK(tokenizer->vocab_size() >= 0);
+  for (const char* text :
+       {"", "No suspicious mass.", "Héllo wörld [SEP] x <|endoftext|>",
+        "BI-RADS 4: 1.2 x 0.8 cm irregular MASS at 10 o'clock"}) {
     for (uint8_t b : {0x00, 0x05, 0x17, 0x22}) {
-      mammovl::text::fuzz::EncodeAndCheck(*tokenizer, text,
-                                          mammovl::text::fuzz::OptionsFromByte(b));
+      mammovl::text::fuzz::EncodeAndCheck(
+          *tokenizer, text, mammovl::text::fuzz::OptionsFromByte(b));
     }
   }
   mammovl::text::AddedTokenConfig added;
   added.set_content("<|separatetext|>");
   if (tokenizer->AddTokens({added}).ok()) {
-    Check(tokenizer->TokenToId("<|separatetext|>").has_value());
-    mammovl::text::fuzz::EncodeAndCheck(*tokenizer, "a <|separatetext|> b",
-                                        mammovl::text::fuzz::OptionsFromByte(0));
+    MVL_FUZZ_CHECK(tokenizer->TokenToId("<|separatetext|>").has_value());
+    mammovl::text::fuzz::EncodeAndCheck(
+        *tokenizer, "a <|separatetext|> b",
+        mammovl::text::fuzz::OptionsFromByte(0));
   }
   return 0;
 }

@@ -40,7 +40,10 @@ def mvl_fuzzer(name, srcs, deps, corpus, data, dict = None, smoke_runs = 2000, m
     cc_test(
         name = name,
         srcs = srcs,
-        deps = deps + ["//tools/fuzz:fuzz_driver"],
+        deps = deps + [
+            "//tools/fuzz:fuzz_check",
+            "//tools/fuzz:fuzz_driver",
+        ],
         data = all_data,
         args = args + corpus,
         size = size,

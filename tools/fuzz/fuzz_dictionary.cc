@@ -19,8 +19,8 @@ bool ParseLine(const std::string& line, std::string* word) {
   if (open == std::string::npos) return false;
   for (size_t i = 0; i < open; ++i) {
     const char c = line[i];
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '=' || c == ' ' ||
-          c == '\t')) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '=' ||
+          c == ' ' || c == '\t')) {
       return false;
     }
   }
@@ -34,9 +34,10 @@ bool ParseLine(const std::string& line, std::string* word) {
     if (++i == line.size()) return false;
     if (line[i] == '\\' || line[i] == '"') {
       word->push_back(line[i]);
-    } else if (line[i] == 'x' && i + 2 < line.size() && HexValue(line[i + 1]) >= 0 &&
-               HexValue(line[i + 2]) >= 0) {
-      word->push_back(static_cast<char>(HexValue(line[i + 1]) * 16 + HexValue(line[i + 2])));
+    } else if (line[i] == 'x' && i + 2 < line.size() &&
+               HexValue(line[i + 1]) >= 0 && HexValue(line[i + 2]) >= 0) {
+      word->push_back(static_cast<char>(HexValue(line[i + 1]) * 16 +
+                                        HexValue(line[i + 2])));
       i += 2;
     } else {
       return false;
@@ -65,7 +66,8 @@ bool ParseDictionary(const std::string& text, std::vector<std::string>* words,
     if (first == std::string::npos || line[first] == '#') continue;
     std::string word;
     if (!ParseLine(line.substr(first), &word)) {
-      *error = "line " + std::to_string(line_number) + " is not name=\"value\": " + line;
+      *error = "line " + std::to_string(line_number) +
+               " is not name=\"value\": " + line;
       return false;
     }
     words->push_back(word);

@@ -26,10 +26,12 @@
 #include "tools/fuzz/fuzz_dictionary.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) __attribute__((weak));
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv)
+    __attribute__((weak));
 #ifdef MAMMOVL_LIBFUZZER
 extern "C" int LLVMFuzzerRunDriver(int* argc, char*** argv,
-                                   int (*callback)(const uint8_t* data, size_t size));
+                                   int (*callback)(const uint8_t* data,
+                                                   size_t size));
 #endif
 
 namespace mammovl::fuzz {
@@ -38,7 +40,8 @@ namespace {
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
-  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  out->assign(std::istreambuf_iterator<char>(in),
+              std::istreambuf_iterator<char>());
   return true;
 }
 
@@ -73,9 +76,12 @@ void Run(const std::string& input) {
 
 class Mutator {
  public:
-  Mutator(const std::vector<std::string>* seeds, const std::vector<std::string>* words,
-          size_t max_len)
-      : seeds_(seeds), words_(words), max_len_(max_len), rng_(0x6d616d6d6f766cULL) {}
+  Mutator(const std::vector<std::string>* seeds,
+          const std::vector<std::string>* words, size_t max_len)
+      : seeds_(seeds),
+        words_(words),
+        max_len_(max_len),
+        rng_(0x6d616d6d6f766cULL) {}
 
   std::string Next() {
     std::string s = (*seeds_)[Below(seeds_->size())];
@@ -86,22 +92,26 @@ class Mutator {
   }
 
  private:
-  size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
+  size_t Below(size_t n) {
+    return n == 0 ? 0 : static_cast<size_t>(rng_() % n);
+  }
 
   void Mutate(std::string* s) {
-    static const uint64_t kInteresting[] = {0,          1,          0x7f,       0x80,
-                                            0xff,       0x7fff,     0x8000,     0xffff,
-                                            0x7fffffff, 0x80000000, 0xffffffff, ~uint64_t{0}};
+    static const uint64_t kInteresting[] = {
+        0,      1,      0x7f,       0x80,       0xff,       0x7fff,
+        0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, ~uint64_t{0}};
     switch (Below(s->empty() ? 2 : 9)) {
       case 0: {  // insert a dictionary word (or a random byte)
-        std::string word = words_->empty() ? std::string(1, static_cast<char>(rng_()))
-                                           : (*words_)[Below(words_->size())];
+        std::string word = words_->empty()
+                               ? std::string(1, static_cast<char>(rng_()))
+                               : (*words_)[Below(words_->size())];
         s->insert(Below(s->size() + 1), word);
         break;
       }
       case 1: {  // splice: this input's head, another seed's tail
         const std::string& other = (*seeds_)[Below(seeds_->size())];
-        *s = s->substr(0, Below(s->size() + 1)) + other.substr(Below(other.size() + 1));
+        *s = s->substr(0, Below(s->size() + 1)) +
+             other.substr(Below(other.size() + 1));
         break;
       }
       case 2:  // flip one bit
@@ -110,14 +120,16 @@ class Mutator {
       case 3:  // random byte
         (*s)[Below(s->size())] = static_cast<char>(rng_());
         break;
-      case 4: {  // interesting little- or big-endian integer of 1, 2, 4 or 8 bytes
+      case 4: {  // interesting little- or big-endian integer of 1, 2, 4 or 8
+                 // bytes
         const uint64_t v = kInteresting[Below(std::size(kInteresting))];
         const size_t width = size_t{1} << Below(4);
         const bool big = Below(2) == 1;
         const size_t at = Below(s->size());
         for (size_t b = 0; b < width && at + b < s->size(); ++b) {
           const size_t shift = 8 * (big ? width - 1 - b : b);
-          (*s)[at + b] = static_cast<char>(shift < 64 ? (v >> shift) & 0xff : 0);
+          (*s)[at + b] =
+              static_cast<char>(shift < 64 ? (v >> shift) & 0xff : 0);
         }
         break;
       }
@@ -178,18 +190,22 @@ int Smoke(long mutations, const std::string& dict_path, size_t max_len,
   if (!dict_path.empty()) {
     std::string text;
     if (!ReadFile(dict_path, &text)) {
-      std::fprintf(stderr, "fuzz_driver: cannot read dictionary '%s'\n", dict_path.c_str());
+      std::fprintf(stderr, "fuzz_driver: cannot read dictionary '%s'\n",
+                   dict_path.c_str());
       return 2;
     }
     std::string error;
     if (!ParseDictionary(text, &words, &error)) {
-      std::fprintf(stderr, "fuzz_driver: %s: %s\n", dict_path.c_str(), error.c_str());
+      std::fprintf(stderr, "fuzz_driver: %s: %s\n", dict_path.c_str(),
+                   error.c_str());
       return 2;
     }
   }
   Mutator mutator(&seeds, &words, max_len);
   for (long i = 0; i < mutations; ++i) Run(mutator.Next());
-  std::fprintf(stderr, "fuzz_driver: %zu seeds, %zu dictionary words, %ld mutations: no finding\n",
+  std::fprintf(stderr,
+               "fuzz_driver: %zu seeds, %zu dictionary words, %ld mutations: "
+               "no finding\n",
                seeds.size(), words.size(), mutations);
   return 0;
 }
@@ -224,7 +240,9 @@ int Main(int argc, char** argv) {
     } else if (arg.rfind("--max_len=", 0) == 0) {
       max_len = std::strtoul(arg.c_str() + 10, nullptr, 10);
     } else if (arg[0] == '-') {
-      std::fprintf(stderr, "fuzz_driver: unknown flag '%s' (libFuzzer flags need --config=fuzz)\n",
+      std::fprintf(stderr,
+                   "fuzz_driver: unknown flag '%s' (libFuzzer flags need "
+                   "--config=fuzz)\n",
                    arg.c_str());
       return 2;
     } else {
@@ -233,8 +251,10 @@ int Main(int argc, char** argv) {
   }
   if (smoke >= 0) return Smoke(smoke, dict, max_len, paths);
   if (paths.empty()) {
-    std::fprintf(stderr, "usage: %s --smoke=N [--dict=FILE] [--max_len=N] PATH... | FILE...\n",
-                 argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s --smoke=N [--dict=FILE] [--max_len=N] PATH... | FILE...\n",
+        argv[0]);
     return 2;
   }
   return Smoke(0, dict, max_len, paths);

@@ -13,7 +13,8 @@ namespace mammovl::fuzz {
 const std::string& FuzzFolder() {
   static const std::string* folder = [] {
     const char* tmp = std::getenv("TEST_TMPDIR");
-    std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/mammovl_fuzz.XXXXXX";
+    std::string pattern =
+        std::string(tmp != nullptr ? tmp : "/tmp") + "/mammovl_fuzz.XXXXXX";
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
     if (mkdtemp(buffer.data()) == nullptr) {
@@ -25,9 +26,11 @@ const std::string& FuzzFolder() {
   return *folder;
 }
 
-std::string WriteFuzzFile(const std::string& name, const void* data, size_t size) {
+std::string WriteFuzzFile(const std::string& name, const void* data,
+                          size_t size) {
   const std::string path = FuzzFolder() + "/" + name;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     std::perror(("fuzz_files: " + path).c_str());
     std::abort();

@@ -12,7 +12,8 @@ namespace mammovl::fuzz {
 // Writes `size` bytes at `data` to `<folder>/<name>` (replacing it) and
 // returns the path. Aborts if the file cannot be written: a harness failure,
 // not a finding in the parser.
-std::string WriteFuzzFile(const std::string& name, const void* data, size_t size);
+std::string WriteFuzzFile(const std::string& name, const void* data,
+                          size_t size);
 std::string WriteFuzzFile(const std::string& name, const std::string& content);
 
 // The folder itself (created on first use).

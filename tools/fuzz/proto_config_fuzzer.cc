@@ -22,27 +22,25 @@
 #include "google/protobuf/message.h"
 #include "mil/mil_pipeline.pb.h"
 #include "text/text_config.pb.h"
+#include "tools/fuzz/fuzz_check.h"
 #include "tools/fuzz/fuzz_files.h"
 #include "train/experiment.pb.h"
 
 namespace {
 
-void Check(bool condition) {
-  if (!condition) std::abort();
-}
-
 // The top-level configs of the mains; the first is the default.
 const std::vector<const google::protobuf::Message*>& Prototypes() {
-  static const auto* prototypes = new std::vector<const google::protobuf::Message*>{
-      &mammovl::train::Experiment::default_instance(),
-      &mammovl::data::PreprocessConfig::default_instance(),
-      &mammovl::data::SynthConfig::default_instance(),
-      &mammovl::detection::DetectorPipelineConfig::default_instance(),
-      &mammovl::eval::ZeroShotEvalConfig::default_instance(),
-      &mammovl::eval::ClassifyConfig::default_instance(),
-      &mammovl::mil::MilPipelineConfig::default_instance(),
-      &mammovl::text::TextEncoderConfig::default_instance(),
-  };
+  static const auto* prototypes =
+      new std::vector<const google::protobuf::Message*>{
+          &mammovl::train::Experiment::default_instance(),
+          &mammovl::data::PreprocessConfig::default_instance(),
+          &mammovl::data::SynthConfig::default_instance(),
+          &mammovl::detection::DetectorPipelineConfig::default_instance(),
+          &mammovl::eval::ZeroShotEvalConfig::default_instance(),
+          &mammovl::eval::ClassifyConfig::default_instance(),
+          &mammovl::mil::MilPipelineConfig::default_instance(),
+          &mammovl::text::TextEncoderConfig::default_instance(),
+      };
   return *prototypes;
 }
 
@@ -68,19 +66,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text = input.substr(0, cut);
   std::vector<std::string> overrides;
   if (cut != std::string::npos) {
-    overrides = absl::StrSplit(absl::string_view(input).substr(cut + separator.size()), '\n',
-                               absl::SkipEmpty());
+    overrides =
+        absl::StrSplit(absl::string_view(input).substr(cut + separator.size()),
+                       '\n', absl::SkipEmpty());
   }
   const std::string path = mammovl::fuzz::WriteFuzzFile("config.pbtxt", text);
   std::unique_ptr<google::protobuf::Message> message(Prototype(text)->New());
-  const absl::Status status = mammovl::core::LoadConfig(path, overrides, message.get());
+  const absl::Status status =
+      mammovl::core::LoadConfig(path, overrides, message.get());
   if (!status.ok()) {
-    Check(!status.message().empty());
+    MVL_FUZZ_CHECK(!status.message().empty());
     return 0;
   }
   const std::string printed = mammovl::core::ToTextProto(*message);
   std::unique_ptr<google::protobuf::Message> again(message->New());
-  Check(mammovl::core::ParseTextProto(printed, "printed", again.get()).ok());
-  Check(mammovl::core::ToTextProto(*again) == printed);
+  MVL_FUZZ_CHECK(
+      mammovl::core::ParseTextProto(printed, "printed", again.get()).ok());
+  MVL_FUZZ_CHECK(mammovl::core::ToTextProto(*again) == printed);
   return 0;
 }
