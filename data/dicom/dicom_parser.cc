@@ -985,7 +985,8 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
     }
     const size_t seg_len = (p[pos + 2] << 8) | p[pos + 3];
     if (seg_len < 2 || pos + 2 + seg_len > n) {
-      return absl::DataLossError(absl::StrCat(what, " marker segment is cut off"));
+      return absl::DataLossError(
+          absl::StrCat(what, " marker segment is cut off"));
     }
     const bool is_sof =
         jpeg_ls ? marker == 0xF7
@@ -993,7 +994,8 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
                    marker != 0xC8 && marker != 0xCC);
     if (is_sof && !frame.has_value()) {
       if (seg_len < 8)
-        return absl::DataLossError(absl::StrCat(what, " frame header is cut off"));
+        return absl::DataLossError(
+            absl::StrCat(what, " frame header is cut off"));
       FrameGeometry g;
       g.precision = p[pos + 4];
       g.height = (p[pos + 5] << 8) | p[pos + 6];
@@ -1002,8 +1004,8 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
       if (jpeg_ls) return g;
       frame = g;
     }
-    if (marker == 0xE0 && seg_len >= 16 && std::memcmp(p + pos + 4, "JFIF\0", 5) == 0 &&
-        p[pos + 9] != 1) {
+    if (marker == 0xE0 && seg_len >= 16 &&
+        std::memcmp(p + pos + 4, "JFIF\0", 5) == 0 && p[pos + 9] != 1) {
       return absl::DataLossError(
           absl::StrCat("JPEG JFIF version ", p[pos + 9], " is not 1.x"));
     }
@@ -1014,9 +1016,11 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
     pos += 2 + seg_len;
   }
   if (frame.has_value()) {
-    return absl::DataLossError(absl::StrCat(what, " fragment has no start of scan"));
+    return absl::DataLossError(
+        absl::StrCat(what, " fragment has no start of scan"));
   }
-  return absl::DataLossError(absl::StrCat(what, " fragment has no frame header"));
+  return absl::DataLossError(
+      absl::StrCat(what, " fragment has no frame header"));
 }
 
 absl::Status CheckRleHeader(absl::string_view data, const DicomHeader& h) {

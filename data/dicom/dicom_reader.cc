@@ -218,21 +218,25 @@ absl::StatusOr<cv::Mat> DecodeNativeFrame(const DicomHeader& h,
 // fragment items, holding the bytes in a vector, straight into `out`.
 class JpegLsDecoder : public gdcm::JPEGLSCodec {
  public:
-  bool DecodeFrame(absl::string_view bytes, const std::vector<ByteRange>& fragments,
-                   int rows, int columns, char* out) {
+  bool DecodeFrame(absl::string_view bytes,
+                   const std::vector<ByteRange>& fragments, int rows,
+                   int columns, char* out) {
     std::string items;
     auto add_item = [&items](uint32_t tag, absl::string_view value) {
       const uint32_t length = static_cast<uint32_t>(value.size());
       char header[8];
-      for (int i = 0; i < 4; ++i) header[i] = static_cast<char>(tag >> (8 * ((i + 2) % 4)));
-      for (int i = 0; i < 4; ++i) header[4 + i] = static_cast<char>(length >> (8 * i));
+      for (int i = 0; i < 4; ++i)
+        header[i] = static_cast<char>(tag >> (8 * ((i + 2) % 4)));
+      for (int i = 0; i < 4; ++i)
+        header[4 + i] = static_cast<char>(length >> (8 * i));
       items.append(header, 8);
       items.append(value.data(), value.size());
     };
     constexpr uint32_t kItem = 0xFFFEE000, kSequenceDelimiter = 0xFFFEE0DD;
     add_item(kItem, "");  // empty Basic Offset Table
     for (const ByteRange& f : fragments) {
-      add_item(kItem, bytes.substr(static_cast<size_t>(f.offset), static_cast<size_t>(f.length)));
+      add_item(kItem, bytes.substr(static_cast<size_t>(f.offset),
+                                   static_cast<size_t>(f.length)));
     }
     add_item(kSequenceDelimiter, "");
     std::istringstream stream(items);

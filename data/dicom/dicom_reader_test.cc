@@ -257,13 +257,15 @@ TEST(DicomReaderTest, CorruptJpegLsStreamLeaksNothing) {
   options.all_frames = true;  // the corrupt stream is the second frame
   DicomReader reader(options);
   for (int i = 0; i < 10; ++i) {
-    EXPECT_THAT(reader.ReadBytes(*bytes), StatusIs(absl::StatusCode::kDataLoss));
+    EXPECT_THAT(reader.ReadBytes(*bytes),
+                StatusIs(absl::StatusCode::kDataLoss));
   }
   const size_t before = mallinfo2().uordblks;
   for (int i = 0; i < 200; ++i) ASSERT_FALSE(reader.ReadBytes(*bytes).ok());
   const size_t after = mallinfo2().uordblks;
   // The leak was 1,772 bytes per read (354 KB here).
-  EXPECT_LT(after, before + 32 * 1024) << "heap grew by " << after - before << " bytes";
+  EXPECT_LT(after, before + 32 * 1024)
+      << "heap grew by " << after - before << " bytes";
 }
 
 // Found by //data/preprocess:dicom_preprocess_fuzzer: 183 bytes between two
@@ -276,7 +278,8 @@ TEST(DicomReaderTest, JpegHeaderWarningsAreRefusedBeforeGdcm) {
   ReadOptions options;
   options.all_frames = true;
   EXPECT_THAT(DicomReader(options).ReadBytes(*bytes),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("marker stream is corrupt")));
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("marker stream is corrupt")));
 }
 
 TEST(DicomReaderTest, ErrorsNeverCarryPatientData) {

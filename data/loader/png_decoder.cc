@@ -61,7 +61,8 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
     // PNG: IHDR first and only once (a second one would silently change
     // the geometry the data is decoded with).
     if (is_header != (pos == 8)) {
-      return corrupt(is_header ? "IHDR is not the first chunk" : "first chunk is not IHDR");
+      return corrupt(is_header ? "IHDR is not the first chunk"
+                               : "first chunk is not IHDR");
     }
     if (is_header) {
       if (length != 13) return corrupt("bad IHDR");
@@ -79,7 +80,8 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
       have_header = true;
     } else if (std::memcmp(type, "IDAT", 4) == 0) {
       if (!have_header) return corrupt("IDAT before IHDR");
-      if (other_form == nullptr) idat.append(reinterpret_cast<const char*>(body), length);
+      if (other_form == nullptr)
+        idat.append(reinterpret_cast<const char*>(body), length);
     } else if (std::memcmp(type, "IEND", 4) == 0) {
       ended = true;
     } else if (!(type[0] & 0x20) && other_form == nullptr) {
@@ -97,8 +99,9 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
   // Deflate expands at most 1032-fold: a header's size is checked against
   // the data before anything that large is allocated.
   if (expected / 1032 > idat.size()) {
-    return corrupt(absl::StrCat("image data too short for ", width, "x", height, " pixels (",
-                                idat.size(), " compressed bytes)"));
+    return corrupt(absl::StrCat("image data too short for ", width, "x", height,
+                                " pixels (", idat.size(),
+                                " compressed bytes)"));
   }
   std::unique_ptr<unsigned char[]> raw(new unsigned char[expected]);
   thread_local std::unique_ptr<libdeflate_decompressor, DecompressorDeleter> decompressor(

@@ -1,10 +1,10 @@
 #include "data/loader/png_decoder.h"
 
-#include <string>
-#include <vector>
+#include <zlib.h>
 
 #include <opencv2/imgcodecs.hpp>
-#include <zlib.h>
+#include <string>
+#include <vector>
 
 #include "core/file_io.h"
 #include "core/status_matchers.h"
@@ -63,25 +63,30 @@ TEST(PngDecoderTest, CorruptFilesAreDataLossNamingTheSource) {
 // now checked before any file is handed on.
 TEST(PngDecoderTest, DamagedFilesOfOtherFormsAreNotHandedOn) {
   const std::string found = Bytes("regressions/rgb_truncated_chunk.png");
-  EXPECT_THAT(DecodeGrayPng(found, "found.png"), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeGrayPng(found, "found.png"),
+              StatusIs(absl::StatusCode::kDataLoss));
   const std::string rgb = Bytes("opencv_rgb.png");
   EXPECT_THAT(DecodeGrayPng(rgb.substr(0, rgb.size() - 20), "cut.png"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cut.png")));
   std::string flipped = rgb;
   flipped[flipped.size() - 30] ^= 0x40;
-  EXPECT_THAT(DecodeGrayPng(flipped, "f.png"), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("CRC")));
+  EXPECT_THAT(DecodeGrayPng(flipped, "f.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("CRC")));
 }
 
 // Found by //data/loader:png_fuzzer: a second IHDR chunk replaced the
 // geometry of the first, and the data decoded "successfully" with it.
 TEST(PngDecoderTest, RefusesASecondOrLateHeader) {
   EXPECT_THAT(DecodeGrayPng(Bytes("regressions/second_ihdr.png"), "two.png"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("IHDR is not the first chunk")));
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("IHDR is not the first chunk")));
   const std::string good = Bytes("filters_8bit.png");
   // An ancillary chunk (tEXt "a", CRC included) moved in front of IHDR.
   const std::string text("\x00\x00\x00\x01tEXta\x75\xf3\x8b\x29", 13);
-  EXPECT_THAT(DecodeGrayPng(good.substr(0, 8) + text + good.substr(8), "late.png"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("first chunk is not IHDR")));
+  EXPECT_THAT(
+      DecodeGrayPng(good.substr(0, 8) + text + good.substr(8), "late.png"),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("first chunk is not IHDR")));
 }
 
 // A valid 65536 x 65536 16-bit header over a few bytes of image data must
@@ -89,11 +94,15 @@ TEST(PngDecoderTest, RefusesASecondOrLateHeader) {
 TEST(PngDecoderTest, RefusesHeaderSizesTheDataCannotHold) {
   std::string png = Bytes("filters_16bit.png");
   ASSERT_EQ(png.substr(12, 4), "IHDR");
-  for (int i = 0; i < 8; ++i) png[16 + i] = "\x00\x01\x00\x00\x00\x01\x00\x00"[i];
-  const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17);
-  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<char>(crc >> (24 - 8 * i));
+  for (int i = 0; i < 8; ++i)
+    png[16 + i] = "\x00\x01\x00\x00\x00\x01\x00\x00"[i];
+  const uLong crc =
+      crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17);
+  for (int i = 0; i < 4; ++i)
+    png[29 + i] = static_cast<char>(crc >> (24 - 8 * i));
   EXPECT_THAT(DecodeGrayPng(png, "huge.png"),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("too short for 65536x65536")));
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("too short for 65536x65536")));
 }
 
 }  // namespace
