@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "core/file_io.h"
 #include "core/status_macros.h"
+#include "core/state_dict.h"
 
 namespace mammovl::core {
 
@@ -46,33 +47,6 @@ absl::StatusOr<std::vector<ExpectedTensor>> ReadExpectedTensors(
     out.push_back(std::move(e));
   }
   return out;
-}
-
-std::string DtypeName(const at::Tensor& tensor) {
-  switch (tensor.scalar_type()) {
-    case at::kDouble:
-      return "float64";
-    case at::kFloat:
-      return "float32";
-    case at::kHalf:
-      return "float16";
-    case at::kBFloat16:
-      return "bfloat16";
-    case at::kLong:
-      return "int64";
-    case at::kInt:
-      return "int32";
-    case at::kShort:
-      return "int16";
-    case at::kChar:
-      return "int8";
-    case at::kByte:
-      return "uint8";
-    case at::kBool:
-      return "bool";
-    default:
-      return "other";
-  }
 }
 
 std::string TensorBytes(const at::Tensor& tensor) {

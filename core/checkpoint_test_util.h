@@ -35,9 +35,6 @@ std::string TempPath(absl::string_view name);
 absl::StatusOr<std::vector<ExpectedTensor>> ReadExpectedTensors(
     absl::string_view name);
 
-// Returns "float32", "int64", ... as the fixture script writes them.
-std::string DtypeName(const at::Tensor& tensor);
-
 // Returns the tensor's elements in row-major order as raw bytes.
 std::string TensorBytes(const at::Tensor& tensor);
 

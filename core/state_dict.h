@@ -22,6 +22,11 @@ namespace mammovl::core {
 // Parameter and buffer names with their tensors, in checkpoint order.
 using StateDict = std::vector<std::pair<std::string, at::Tensor>>;
 
+// The NumPy-style name of a tensor's dtype as checkpoint tools print it
+// ("float32", "bfloat16", "int64", "bool", ...); LibTorch's own name for
+// dtypes NumPy has no name for.
+std::string DtypeName(const at::Tensor& tensor);
+
 enum class CheckpointFormat { kTorchSave, kSafetensors };
 
 // Returns the format of the checkpoint at `path` from its first bytes: a zip

@@ -9,33 +9,6 @@
 
 namespace mammovl::tools {
 
-std::string DtypeName(const at::Tensor& tensor) {
-  switch (tensor.scalar_type()) {
-    case at::kDouble:
-      return "float64";
-    case at::kFloat:
-      return "float32";
-    case at::kHalf:
-      return "float16";
-    case at::kBFloat16:
-      return "bfloat16";
-    case at::kLong:
-      return "int64";
-    case at::kInt:
-      return "int32";
-    case at::kShort:
-      return "int16";
-    case at::kChar:
-      return "int8";
-    case at::kByte:
-      return "uint8";
-    case at::kBool:
-      return "bool";
-    default:
-      return c10::toString(tensor.scalar_type());
-  }
-}
-
 std::string ShapeString(const at::Tensor& tensor) {
   return absl::StrCat("[", absl::StrJoin(tensor.sizes(), ", "), "]");
 }
@@ -61,7 +34,7 @@ std::string FormatTensorTable(const core::StateDict& state_dict) {
   for (const auto& [name, tensor] : state_dict) {
     absl::StrAppend(&out, pad(name, name_width), "  ",
                     pad(ShapeString(tensor), shape_width), "  ",
-                    DtypeName(tensor), "\n");
+                    core::DtypeName(tensor), "\n");
     total += TensorBytes(tensor);
   }
   absl::StrAppend(&out, "total: ", state_dict.size(), " tensors, ", total,

@@ -12,9 +12,6 @@
 
 namespace mammovl::tools {
 
-// Returns "float32", "bfloat16", "int64", ... (c10's name for other types).
-std::string DtypeName(const at::Tensor& tensor);
-
 // Returns "[4, 3, 3, 3]" ("[]" for a scalar).
 std::string ShapeString(const at::Tensor& tensor);
 

@@ -34,7 +34,7 @@ std::string Structure(const core::TorchSaveFile& file) {
   options.format_external = [&file](const core::PickleValue& v) {
     if (!v.is_tensor()) return std::string("<storage>");
     const at::Tensor& t = file.tensor(v);
-    return absl::StrCat("tensor(", DtypeName(t), ", ", ShapeString(t), ")");
+    return absl::StrCat("tensor(", core::DtypeName(t), ", ", ShapeString(t), ")");
   };
   const core::PickleValue& root = file.root();
   if (!root.is_dict())

@@ -11,6 +11,7 @@
 #include "core/file_io.h"
 #include "core/status_matchers.h"
 #include "data/datasets/csv.h"
+#include "data/datasets/py_literal.h"
 #include "data/synth/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -135,6 +136,41 @@ TEST(SynthTest, BadConfigWritesNothing) {
   const std::string root = absl::StrCat(::testing::TempDir(), "/corpus_bad");
   EXPECT_THAT(GenerateCorpus(c, root), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("columns")));
   EXPECT_FALSE(core::PathExists(root));
+}
+
+// Mammo-CLIP's table holds the paraphrased sections at the same positions as
+// the report's own (`text_augment[i]` rewrites `text[i]`); a report whose
+// paraphrase lacks a section must still give lists of equal length, or the
+// adapter drops the row.
+TEST(SynthTest, MammoClipTextAndAugmentedTextAlign) {
+  SynthConfig c;
+  c.set_preset(SynthConfig::TINY);
+  c.set_num_patients(400);
+  c.set_rows(64);  // only the tables matter here
+  c.set_columns(64);
+  c.mutable_outputs()->set_png_width(64);
+  c.mutable_outputs()->set_png_height(64);
+  c.mutable_outputs()->set_write_dicom(false);
+  c.mutable_outputs()->set_write_png(false);
+  const std::string root = absl::StrCat(::testing::TempDir(), "/corpus_text");
+  MVL_ASSERT_OK(GenerateCorpus(c, root).status());
+  MVL_ASSERT_OK_AND_ASSIGN(const CsvTable t,
+                           ReadCsv(absl::StrCat(root, "/tables/mammoclip/clip_pretrain.csv")));
+  const int text = t.FindColumn("text"), augmented = t.FindColumn("text_augment");
+  ASSERT_GE(text, 0);
+  ASSERT_GE(augmented, 0);
+  ASSERT_EQ(t.rows.size(), 800u);
+  int two_sections = 0;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    MVL_ASSERT_OK_AND_ASSIGN(const auto a, ParsePyStringList(t.rows[i][text]));
+    MVL_ASSERT_OK_AND_ASSIGN(const auto b, ParsePyStringList(t.rows[i][augmented]));
+    ASSERT_FALSE(a.empty()) << "row " << i;
+    EXPECT_EQ(a.size(), b.size()) << "row " << i << ": " << t.rows[i][text] << " vs "
+                                  << t.rows[i][augmented];
+    for (const std::string& s : b) EXPECT_FALSE(s.empty()) << "row " << i;
+    two_sections += a.size() == 2;
+  }
+  EXPECT_GT(two_sections, 400);
 }
 
 }  // namespace

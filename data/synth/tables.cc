@@ -1,6 +1,7 @@
 #include "data/synth/tables.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <set>
@@ -391,12 +392,30 @@ absl::Status WriteEmbed(const Context& ctx) {
   return Write(ctx, "embed", "AWS_Open_Data_Clinical_Legend.csv", legend);
 }
 
-std::vector<std::string> CleanedSections(const BreastReport& r, bool lower) {
-  std::vector<std::string> out;
-  const std::string impression = absl::StrReplaceAll(r.impression, {{"BI-RADS", "BIRADS"}});
-  for (const std::string& s : {CleanReportSection(r.findings), CleanReportSection(impression)}) {
-    std::string v = lower ? absl::AsciiStrToLower(s) : s;
-    if (!v.empty() && std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+// The `text` and `text_augment` cells of one breast: the cleaned findings
+// and impression of the report (empty or repeated sections dropped) and, at
+// the same positions, the lower-cased paraphrase (the report's own section
+// where the paraphrase has none), so both lists always have the same length
+// as Mammo-CLIP's table does.
+struct SectionLists {
+  std::vector<std::string> text;
+  std::vector<std::string> augmented;
+};
+
+SectionLists CleanedSections(const BreastReport& report, const BreastReport& paraphrase) {
+  auto sections = [](const BreastReport& r) {
+    return std::array<std::string, 2>{
+        CleanReportSection(r.findings),
+        CleanReportSection(absl::StrReplaceAll(r.impression, {{"BI-RADS", "BIRADS"}}))};
+  };
+  const std::array<std::string, 2> original = sections(report);
+  const std::array<std::string, 2> para = sections(paraphrase);
+  SectionLists out;
+  for (size_t i = 0; i < original.size(); ++i) {
+    const std::string& v = original[i];
+    if (v.empty() || std::find(out.text.begin(), out.text.end(), v) != out.text.end()) continue;
+    out.text.push_back(v);
+    out.augmented.push_back(absl::AsciiStrToLower(para[i].empty() ? v : para[i]));
   }
   return out;
 }
@@ -413,10 +432,11 @@ absl::Status WriteMammoClip(const Context& ctx) {
       const BreastReport& para = ctx.reports[pi].paraphrase[static_cast<int>(side)];
       const std::string cc_png = PngName(ctx.image(*cc));
       const std::string mlo_png = PngName(ctx.image(*mlo));
+      const SectionLists sections = CleanedSections(report, para);
       table.AddRow({p.key, SideLetter(side), PyStringList({cc_png, mlo_png}),
                     PyStringList({"CC", "MLO"}), PyStringList({cc_png}), PyStringList({mlo_png}),
-                    PyStringList(CleanedSections(report, false)), report.findings,
-                    report.impression, PyStringList(CleanedSections(para, true)),
+                    PyStringList(sections.text), report.findings, report.impression,
+                    PyStringList(sections.augmented),
                     absl::StrCat(p.fold)});
     }
   }
