@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -952,48 +953,74 @@ struct FrameGeometry {
   int precision = 0;
 };
 
-// SOFn of JPEG (ITU T.81) or SOF55 of JPEG-LS (T.87).
+// SOFn of JPEG (ITU T.81) or SOF55 of JPEG-LS (T.87). For JPEG the marker
+// segments up to the start of scan are checked as well: GDCM's JPEG codec
+// aborts the process (a failed assertion) on any warning libjpeg gives while
+// it reads them, e.g. bytes between two markers or a JFIF version other
+// than 1.x, so such frames are refused here.
 absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
                                                    bool jpeg_ls) {
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
   const size_t n = data.size();
+  const char* const what = jpeg_ls ? "JPEG-LS" : "JPEG";
   if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) {
     return absl::DataLossError(
-        absl::StrCat(jpeg_ls ? "JPEG-LS" : "JPEG",
-                     " fragment does not start with an SOI marker"));
+        absl::StrCat(what, " fragment does not start with an SOI marker"));
   }
+  std::optional<FrameGeometry> frame;
   size_t pos = 2;
   while (pos + 4 <= n) {
-    if (p[pos] != 0xFF)
-      return absl::DataLossError("JPEG marker stream is corrupt");
+    if (p[pos] != 0xFF) {
+      return absl::DataLossError(
+          absl::StrCat(what, " marker stream is corrupt at byte ", pos));
+    }
     const uint8_t marker = p[pos + 1];
     if (marker == 0xFF) {  // fill byte
       ++pos;
       continue;
     }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+      pos += 2;  // TEM and RSTn stand alone
+      continue;
+    }
     const size_t seg_len = (p[pos + 2] << 8) | p[pos + 3];
     if (seg_len < 2 || pos + 2 + seg_len > n) {
-      return absl::DataLossError("JPEG marker segment is cut off");
+      return absl::DataLossError(
+          absl::StrCat(what, " marker segment is cut off"));
     }
     const bool is_sof =
         jpeg_ls ? marker == 0xF7
                 : ((marker >= 0xC0 && marker <= 0xCF) && marker != 0xC4 &&
                    marker != 0xC8 && marker != 0xCC);
-    if (is_sof) {
+    if (is_sof && !frame.has_value()) {
       if (seg_len < 8)
-        return absl::DataLossError("JPEG frame header is cut off");
+        return absl::DataLossError(
+            absl::StrCat(what, " frame header is cut off"));
       FrameGeometry g;
       g.precision = p[pos + 4];
       g.height = (p[pos + 5] << 8) | p[pos + 6];
       g.width = (p[pos + 7] << 8) | p[pos + 8];
       g.components = p[pos + 9];
-      return g;
+      if (jpeg_ls) return g;
+      frame = g;
     }
-    if (marker == 0xDA) break;  // start of scan before any frame header
+    if (marker == 0xE0 && seg_len >= 16 &&
+        std::memcmp(p + pos + 4, "JFIF\0", 5) == 0 && p[pos + 9] != 1) {
+      return absl::DataLossError(
+          absl::StrCat("JPEG JFIF version ", p[pos + 9], " is not 1.x"));
+    }
+    if (marker == 0xDA) {  // start of scan: the header is complete
+      if (!frame.has_value()) break;
+      return *frame;
+    }
     pos += 2 + seg_len;
   }
-  return absl::DataLossError(absl::StrCat(jpeg_ls ? "JPEG-LS" : "JPEG",
-                                          " fragment has no frame header"));
+  if (frame.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat(what, " fragment has no start of scan"));
+  }
+  return absl::DataLossError(
+      absl::StrCat(what, " fragment has no frame header"));
 }
 
 absl::Status CheckRleHeader(absl::string_view data, const DicomHeader& h) {

@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
@@ -209,6 +212,39 @@ absl::StatusOr<cv::Mat> DecodeNativeFrame(const DicomHeader& h,
   return m;
 }
 
+// GDCM's JPEGLSCodec::Decode leaks the frame's compressed bytes whenever
+// CharLS refuses the stream (GDCM 3.0.21: `if (!b) return false;` before
+// `delete[] buffer`). DecodeExtent decodes the same way from a stream of
+// fragment items, holding the bytes in a vector, straight into `out`.
+class JpegLsDecoder : public gdcm::JPEGLSCodec {
+ public:
+  bool DecodeFrame(absl::string_view bytes,
+                   const std::vector<ByteRange>& fragments, int rows,
+                   int columns, char* out) {
+    std::string items;
+    auto add_item = [&items](uint32_t tag, absl::string_view value) {
+      const uint32_t length = static_cast<uint32_t>(value.size());
+      char header[8];
+      for (int i = 0; i < 4; ++i)
+        header[i] = static_cast<char>(tag >> (8 * ((i + 2) % 4)));
+      for (int i = 0; i < 4; ++i)
+        header[4 + i] = static_cast<char>(length >> (8 * i));
+      items.append(header, 8);
+      items.append(value.data(), value.size());
+    };
+    constexpr uint32_t kItem = 0xFFFEE000, kSequenceDelimiter = 0xFFFEE0DD;
+    add_item(kItem, "");  // empty Basic Offset Table
+    for (const ByteRange& f : fragments) {
+      add_item(kItem, bytes.substr(static_cast<size_t>(f.offset),
+                                   static_cast<size_t>(f.length)));
+    }
+    add_item(kSequenceDelimiter, "");
+    std::istringstream stream(items);
+    return DecodeExtent(out, 0, static_cast<unsigned int>(columns - 1), 0,
+                        static_cast<unsigned int>(rows - 1), 0, 0, stream);
+  }
+};
+
 absl::StatusOr<cv::Mat> DecodeCompressedFrame(
     const DicomHeader& h, absl::string_view bytes,
     const std::vector<ByteRange>& fragments, bool is_signed,
@@ -262,11 +298,16 @@ absl::StatusOr<cv::Mat> DecodeCompressedFrame(
     }
     case TransferSyntax::kJpegLsLossless:
     case TransferSyntax::kJpegLsNearLossless: {
-      gdcm::JPEGLSCodec codec;
+      JpegLsDecoder codec;
       setup(codec);
-      codec.SetBufferLength(static_cast<unsigned long>(frame_bytes));
-      ok = codec.Decode(in, out);
-      break;
+      cv::Mat m(h.rows, h.columns, MatType(h.bits_allocated, is_signed));
+      if (!codec.DecodeFrame(bytes, fragments, h.rows, h.columns,
+                             reinterpret_cast<char*>(m.ptr(0)))) {
+        return absl::DataLossError(
+            absl::StrCat("GDCM could not decode the ",
+                         TransferSyntaxName(h.transfer_syntax), " frame"));
+      }
+      return m;
     }
     case TransferSyntax::kRle: {
       gdcm::RLECodec codec;

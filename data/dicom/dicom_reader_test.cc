@@ -1,5 +1,7 @@
 #include "data/dicom/dicom_reader.h"
 
+#include <malloc.h>
+
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -243,6 +245,41 @@ TEST(DicomReaderTest, EnforcesSizeLimits) {
   tiny_decode.max_decoded_bytes = 100;
   EXPECT_THAT(ReadDicomFile(Generated("u16_bs12_rle.dcm"), tiny_decode),
               StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+// Found by //data/dicom:dicom_reader_fuzzer: GDCM's JPEGLSCodec::Decode
+// leaked the frame's compressed bytes whenever CharLS refused the stream.
+TEST(DicomReaderTest, CorruptJpegLsStreamLeaksNothing) {
+  auto bytes = core::ReadFileToString(
+      "data/dicom/testdata/regressions/jpegls_corrupt_stream_leak.dcm");
+  MVL_ASSERT_OK(bytes);
+  ReadOptions options;
+  options.all_frames = true;  // the corrupt stream is the second frame
+  DicomReader reader(options);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_THAT(reader.ReadBytes(*bytes),
+                StatusIs(absl::StatusCode::kDataLoss));
+  }
+  const size_t before = mallinfo2().uordblks;
+  for (int i = 0; i < 200; ++i) ASSERT_FALSE(reader.ReadBytes(*bytes).ok());
+  const size_t after = mallinfo2().uordblks;
+  // The leak was 1,772 bytes per read (354 KB here).
+  EXPECT_LT(after, before + 32 * 1024)
+      << "heap grew by " << after - before << " bytes";
+}
+
+// Found by //data/preprocess:dicom_preprocess_fuzzer: 183 bytes between two
+// JPEG markers made libjpeg warn while reading the header, and GDCM's JPEG
+// codec answers any such warning with a failed assertion (abort).
+TEST(DicomReaderTest, JpegHeaderWarningsAreRefusedBeforeGdcm) {
+  auto bytes = core::ReadFileToString(
+      "data/dicom/testdata/regressions/jpeg_bytes_between_markers_abort.dcm");
+  MVL_ASSERT_OK(bytes);
+  ReadOptions options;
+  options.all_frames = true;
+  EXPECT_THAT(DicomReader(options).ReadBytes(*bytes),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("marker stream is corrupt")));
 }
 
 TEST(DicomReaderTest, ErrorsNeverCarryPatientData) {

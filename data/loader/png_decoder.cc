@@ -67,6 +67,10 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
   bool have_header = false;
   std::string idat;
   bool ended = false;
+  // Set when the caller has to decode the file (OpenCV): only after every
+  // chunk was checked, so that no other decoder sees a truncated or corrupt
+  // file (libpng allocates what a chunk's length says before reading it).
+  const char* other_form = nullptr;
   while (!ended) {
     if (pos + 12 > size) return corrupt("truncated chunk");
     const uint32_t length = BigEndian32(data + pos);
@@ -75,7 +79,14 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
     const unsigned char* body = data + pos + 8;
     const uint32_t crc = BigEndian32(body + length);
     if (libdeflate_crc32(0, type, length + 4) != crc) return corrupt("chunk CRC mismatch");
-    if (std::memcmp(type, "IHDR", 4) == 0) {
+    const bool is_header = std::memcmp(type, "IHDR", 4) == 0;
+    // PNG: IHDR first and only once (a second one would silently change
+    // the geometry the data is decoded with).
+    if (is_header != (pos == 8)) {
+      return corrupt(is_header ? "IHDR is not the first chunk"
+                               : "first chunk is not IHDR");
+    }
+    if (is_header) {
       if (length != 13) return corrupt("bad IHDR");
       width = BigEndian32(body);
       height = BigEndian32(body + 4);
@@ -87,20 +98,23 @@ absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view
       MVL_RETURN_IF_ERROR(CheckImagePixels(width, height, max_pixels, source));
       if (compression != 0 || filter != 0) return corrupt("unknown compression or filter method");
       if (color != 0 || (depth != 8 && depth != 16) || interlace != 0) {
-        return absl::UnimplementedError("PNG form not handled by the fast decoder");
+        other_form = "PNG form not handled by the fast decoder";
       }
       have_header = true;
     } else if (std::memcmp(type, "IDAT", 4) == 0) {
       if (!have_header) return corrupt("IDAT before IHDR");
-      idat.append(reinterpret_cast<const char*>(body), length);
+      if (other_form == nullptr)
+        idat.append(reinterpret_cast<const char*>(body), length);
     } else if (std::memcmp(type, "IEND", 4) == 0) {
       ended = true;
-    } else if (!(type[0] & 0x20)) {
-      return absl::UnimplementedError("PNG with an unknown critical chunk");
+    } else if (!(type[0] & 0x20) && other_form == nullptr) {
+      other_form = "PNG with an unknown critical chunk";
     }
     pos += 12 + static_cast<size_t>(length);
   }
-  if (!have_header || idat.empty()) return corrupt("no image data");
+  if (!have_header) return corrupt("no image header");
+  if (other_form != nullptr) return absl::UnimplementedError(other_form);
+  if (idat.empty()) return corrupt("no image data");
 
   const size_t bpp = depth / 8;  // bytes per pixel (gray)
   const size_t row_bytes = static_cast<size_t>(width) * bpp;

@@ -24,7 +24,8 @@ inline constexpr int64_t kDefaultMaxImagePixels = 100'000'000;
 
 // Decodes `bytes` (a whole PNG file) to CV_8UC1 or CV_16UC1 (native byte
 // order). Unimplemented for color, palette, alpha, interlaced or sub-byte
-// images; DataLoss naming `source` for a corrupt or truncated file (also
+// images whose chunks are all intact (so another decoder may read them);
+// DataLoss naming `source` for a corrupt or truncated file (also
 // when the compressed data is too short for the declared size);
 // ResourceExhausted when the header declares more than `max_pixels` pixels.
 // Nothing is allocated for the pixels before these checks.

@@ -1,12 +1,11 @@
 #include "data/loader/png_decoder.h"
 
-#include <string>
-#include <vector>
-
 #include <libdeflate.h>
 #include <sys/resource.h>
 
 #include <opencv2/imgcodecs.hpp>
+#include <string>
+#include <vector>
 
 #include "core/file_io.h"
 #include "core/status_matchers.h"
@@ -109,6 +108,37 @@ TEST(PngDecoderTest, HugeDeclaredSizesAreRefusedBeforeAllocation) {
   ASSERT_TRUE(dims.has_value());
   EXPECT_EQ(dims->first, 65536u);
   EXPECT_FALSE(PngDimensions("GIF89a").has_value());
+}
+
+// Found by //data/loader:png_fuzzer: a truncated RGB PNG went to OpenCV,
+// whose libpng allocated the 1.8 GB a damaged chunk length gave. Chunks are
+// now checked before any file is handed on.
+TEST(PngDecoderTest, DamagedFilesOfOtherFormsAreNotHandedOn) {
+  const std::string found = Bytes("regressions/rgb_truncated_chunk.png");
+  EXPECT_THAT(DecodeGrayPng(found, "found.png"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  const std::string rgb = Bytes("opencv_rgb.png");
+  EXPECT_THAT(DecodeGrayPng(rgb.substr(0, rgb.size() - 20), "cut.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cut.png")));
+  std::string flipped = rgb;
+  flipped[flipped.size() - 30] ^= 0x40;
+  EXPECT_THAT(DecodeGrayPng(flipped, "f.png"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("CRC")));
+}
+
+// Found by //data/loader:png_fuzzer: a second IHDR chunk replaced the
+// geometry of the first, and the data decoded "successfully" with it.
+TEST(PngDecoderTest, RefusesASecondOrLateHeader) {
+  EXPECT_THAT(DecodeGrayPng(Bytes("regressions/second_ihdr.png"), "two.png"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("IHDR is not the first chunk")));
+  const std::string good = Bytes("filters_8bit.png");
+  // An ancillary chunk (tEXt "a", CRC included) moved in front of IHDR.
+  const std::string text("\x00\x00\x00\x01tEXta\x75\xf3\x8b\x29", 13);
+  EXPECT_THAT(
+      DecodeGrayPng(good.substr(0, 8) + text + good.substr(8), "late.png"),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("first chunk is not IHDR")));
 }
 
 }  // namespace
