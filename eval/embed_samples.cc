@@ -1,5 +1,7 @@
 #include "eval/embed_samples.h"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 
 #include "absl/strings/str_cat.h"
@@ -80,7 +82,10 @@ absl::StatusOr<SampleEmbeddings> EmbedSamples(
     progress.Add(batch.size());
   }
   progress.Finish();
-  out.failures = loader->stats().failures;
+  // Samples never embedded are the unreadable ones. Counted here rather than
+  // from the loader's statistics, which count every attempt: the padding of
+  // a short last batch may draw an unreadable sample a second time.
+  out.failures = std::count(seen.begin(), seen.end(), false);
   if (out.failures > 0) {
     LOG(WARNING) << progress_label << ": " << out.failures
                  << " samples could not be read and were left out";
