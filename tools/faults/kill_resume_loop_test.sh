@@ -54,7 +54,8 @@ case "$WHAT" in
     run_cmd() {
       CMD=(mil/mil_main --config=configs/fpn_mil_synth_demo.pbtxt --mode=extract_features
            --set="data { image_root: \"$C/png\" fpn_mil { csv: \"$C/tables/vindr/vindrmammo_grouped_df.csv\" } }"
-           --set="features { cache_dir: \"$1/features\" }" --set="output_dir: \"$1/out\""
+           --set="features { trainable: false cache_dir: \"$1/features\" }"
+           --set="training { flip_augmentation: false }" --set="output_dir: \"$1/out\""
            --logtostderr)
     }
     ;;
