@@ -83,16 +83,15 @@ absl::StatusOr<cv::Mat> ReadGrayImage(const std::string& path, int64_t max_pixel
   if (!bytes.ok()) {
     return absl::Status(bytes.status().code(), absl::StrCat("cannot open image '", path, "'"));
   }
-  if (const auto dims = PngDimensions(*bytes)) {
-    MVL_RETURN_IF_ERROR(CheckImagePixels(dims->first, dims->second, max_pixels, path));
-  }
   cv::Mat img;
   absl::StatusOr<cv::Mat> fast = DecodeGrayPng(*bytes, path, max_pixels);
   if (fast.ok()) {
     img = std::move(*fast);
   } else if (absl::IsUnimplemented(fast.status()) ||
              bytes->compare(0, 8, "\x89PNG\r\n\x1a\n") != 0) {
-    // Not a PNG the fast decoder handles (or not a PNG at all): OpenCV.
+    // Not a PNG the fast decoder handles (or not a PNG at all): OpenCV. A
+    // PNG's size was checked against max_pixels from its header above;
+    // other formats are checked once decoded.
     const cv::Mat buffer(1, static_cast<int>(bytes->size()), CV_8UC1, bytes->data());
     img = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
     if (img.empty()) return absl::DataLossError(absl::StrCat("cannot decode image '", path, "'"));

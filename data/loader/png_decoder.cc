@@ -33,16 +33,6 @@ struct DecompressorDeleter {
 
 }  // namespace
 
-std::optional<std::pair<uint32_t, uint32_t>> PngDimensions(absl::string_view bytes) {
-  // Signature, then the IHDR chunk: length 13, "IHDR", width, height.
-  if (bytes.size() < 24 || std::memcmp(bytes.data(), kSignature, 8) != 0 ||
-      std::memcmp(bytes.data() + 12, "IHDR", 4) != 0) {
-    return std::nullopt;
-  }
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  return std::make_pair(BigEndian32(data + 16), BigEndian32(data + 20));
-}
-
 absl::Status CheckImagePixels(int64_t width, int64_t height, int64_t max_pixels,
                               absl::string_view source) {
   if (max_pixels > 0 && width > 0 && height > 0 && width > max_pixels / height) {

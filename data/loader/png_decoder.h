@@ -9,8 +9,6 @@
 #include <opencv2/core.hpp>
 
 #include <cstdint>
-#include <optional>
-#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,9 +29,6 @@ inline constexpr int64_t kDefaultMaxImagePixels = 100'000'000;
 // Nothing is allocated for the pixels before these checks.
 absl::StatusOr<cv::Mat> DecodeGrayPng(absl::string_view bytes, absl::string_view source,
                                       int64_t max_pixels = kDefaultMaxImagePixels);
-
-// Width and height from a PNG's IHDR, or nullopt for anything else.
-std::optional<std::pair<uint32_t, uint32_t>> PngDimensions(absl::string_view bytes);
 
 // ResourceExhausted naming `source` if width x height exceeds `max_pixels`.
 absl::Status CheckImagePixels(int64_t width, int64_t height, int64_t max_pixels,
