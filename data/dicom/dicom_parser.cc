@@ -951,6 +951,8 @@ struct FrameGeometry {
   int height = 0;
   int components = 0;
   int precision = 0;
+  uint8_t sof_marker = 0;  // 0xC0..0xCF (JPEG) or 0xF7 (JPEG-LS)
+  size_t scan_data = 0;    // JPEG: offset of the first entropy-coded byte
 };
 
 // SOFn of JPEG (ITU T.81) or SOF55 of JPEG-LS (T.87). For JPEG the marker
@@ -1001,6 +1003,7 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
       g.height = (p[pos + 5] << 8) | p[pos + 6];
       g.width = (p[pos + 7] << 8) | p[pos + 8];
       g.components = p[pos + 9];
+      g.sof_marker = marker;
       if (jpeg_ls) return g;
       frame = g;
     }
@@ -1011,6 +1014,7 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
     }
     if (marker == 0xDA) {  // start of scan: the header is complete
       if (!frame.has_value()) break;
+      frame->scan_data = pos + 2 + seg_len;
       return *frame;
     }
     pos += 2 + seg_len;
@@ -1021,6 +1025,67 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
   }
   return absl::DataLossError(
       absl::StrCat(what, " fragment has no frame header"));
+}
+
+// A sequential or lossless JPEG frame of one component is coded in a single
+// scan, so from the first entropy-coded byte to its end-of-image marker it
+// may hold only stuffed bytes (FF 00), fill bytes and restart markers
+// (T.81, B.1.1.5 and B.2.1). Any other marker there means the codestream is
+// corrupt: libjpeg replaces the rest of the scan with zeros ("premature end
+// of data segment", a wrong image) and GDCM's 8-bit codec then leaves its
+// decompressor suspended and never frees it (about 24 KB per frame). For the
+// same reason only padding may follow the end-of-image marker. The scan may
+// run over several fragments; `first` is where it starts.
+absl::Status CheckJpegSingleScan(absl::string_view bytes,
+                                 const std::vector<ByteRange>& fragments,
+                                 size_t first) {
+  bool after_ff = false;
+  int64_t scanned = 0;  // bytes of the frame before the current fragment
+  for (size_t f = 0; f < fragments.size(); ++f) {
+    const auto* p = reinterpret_cast<const uint8_t*>(bytes.data()) +
+                    fragments[f].offset;
+    const size_t n = static_cast<size_t>(fragments[f].length);
+    for (size_t i = f == 0 ? first : 0; i < n; ++i) {
+      if (!after_ff) {
+        if (p[i] != 0xFF) {
+          const void* next = std::memchr(p + i, 0xFF, n - i);
+          if (next == nullptr) break;
+          i = static_cast<size_t>(static_cast<const uint8_t*>(next) - p);
+        }
+        after_ff = true;
+        continue;
+      }
+      const uint8_t code = p[i];
+      if (code == 0xFF) continue;  // fill byte
+      after_ff = false;
+      if (code == 0x00 || (code >= 0xD0 && code <= 0xD7)) continue;
+      if (code == 0xD9) {  // end of image: only padding may follow
+        const int64_t eoi = scanned + static_cast<int64_t>(i) - 1;
+        for (size_t g = f; g < fragments.size(); ++g) {
+          const auto* q = reinterpret_cast<const uint8_t*>(bytes.data()) +
+                          fragments[g].offset;
+          const size_t m = static_cast<size_t>(fragments[g].length);
+          for (size_t j = g == f ? i + 1 : 0; j < m; ++j) {
+            if (q[j] != 0x00 && q[j] != 0xFF) {
+              return absl::DataLossError(absl::StrCat(
+                  "JPEG frame ends early: data follows its end-of-image "
+                  "marker at byte ",
+                  eoi));
+            }
+          }
+        }
+        return absl::OkStatus();
+      }
+      return absl::DataLossError(absl::StrFormat(
+          "JPEG scan holds a marker FF%02X at byte %d of the frame; a frame of "
+          "one component has a single scan that only restart markers and the "
+          "end-of-image marker may interrupt",
+          code, scanned + static_cast<int64_t>(i) - 1));
+    }
+    scanned += static_cast<int64_t>(n);
+  }
+  // No end-of-image marker: the truncation check that follows names it.
+  return absl::OkStatus();
 }
 
 absl::Status CheckRleHeader(absl::string_view data, const DicomHeader& h) {
@@ -1241,6 +1306,16 @@ absl::Status ValidateImage(const DicomHeader& h, absl::string_view bytes,
           return absl::DataLossError(absl::StrCat(
               "JPEG precision ", g->precision, " does not fit Bits Allocated ",
               h.bits_allocated, where));
+        }
+        // Progressive frames (SOF2, 6, 10, 14) have several scans; they are
+        // outside the transfer syntaxes above but decoded when met.
+        const bool progressive = g->sof_marker == 0xC2 ||
+                                 g->sof_marker == 0xC6 ||
+                                 g->sof_marker == 0xCA || g->sof_marker == 0xCE;
+        if (!ls && !progressive) {
+          absl::Status s = CheckJpegSingleScan(bytes, frames[k], g->scan_data);
+          if (!s.ok())
+            return absl::DataLossError(absl::StrCat(s.message(), where));
         }
         break;
       }

@@ -268,6 +268,32 @@ TEST(DicomReaderTest, CorruptJpegLsStreamLeaksNothing) {
       << "heap grew by " << after - before << " bytes";
 }
 
+// Found by both DICOM fuzz targets: a marker inside a baseline scan (a DQT
+// in one file, a COM and a whole second image in the other) made libjpeg end
+// the scan early, and GDCM's 8-bit JPEG codec then never destroyed its
+// decompressor (about 24 KB per read). Such frames are refused before GDCM.
+TEST(DicomReaderTest, JpegMarkerInsideScanIsRefusedAndLeaksNothing) {
+  for (const char* name :
+       {"jpeg_dqt_inside_scan_leak.dcm", "jpeg_soi_inside_scan_leak.dcm"}) {
+    SCOPED_TRACE(name);
+    auto bytes = core::ReadFileToString(
+        absl::StrCat("data/dicom/testdata/regressions/", name));
+    MVL_ASSERT_OK(bytes);
+    DicomReader reader;
+    for (int i = 0; i < 10; ++i) {
+      EXPECT_THAT(reader.ReadBytes(*bytes),
+                  StatusIs(absl::StatusCode::kDataLoss,
+                           HasSubstr("JPEG scan holds a marker FF")));
+    }
+    const size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < 200; ++i) ASSERT_FALSE(reader.ReadBytes(*bytes).ok());
+    const size_t after = mallinfo2().uordblks;
+    // The leak was 23,944 bytes per read (4.8 MB here).
+    EXPECT_LT(after, before + 32 * 1024)
+        << "heap grew by " << after - before << " bytes";
+  }
+}
+
 // Found by //data/preprocess:dicom_preprocess_fuzzer: 183 bytes between two
 // JPEG markers made libjpeg warn while reading the header, and GDCM's JPEG
 // codec answers any such warning with a failed assertion (abort).

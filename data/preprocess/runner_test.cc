@@ -167,7 +167,7 @@ TEST_F(RunnerTest, EveryBadInputEndsInFailures) {
   MVL_ASSERT_OK(core::WriteFileAtomically(csv, list));
   PreprocessConfig c = Config("out", absl::StrCat("input_csv: '", csv, "'"));
   MVL_ASSERT_OK_AND_ASSIGN(const RunSummary s, RunPreprocess(c));
-  EXPECT_EQ(bad, 19);
+  EXPECT_EQ(bad, 21);
   EXPECT_EQ(s.failed, bad);
   EXPECT_EQ(s.converted, 1);
   MVL_ASSERT_OK_AND_ASSIGN(const std::vector<FailureRow> failures,
