@@ -14,10 +14,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "data/dicom/jpeg2000_decoder.h"
 #include "data/dicom/monotonic_clock.h"
 #include "gdcmDataElement.h"
 #include "gdcmFragment.h"
-#include "gdcmJPEG2000Codec.h"
 #include "gdcmJPEGCodec.h"
 #include "gdcmJPEGLSCodec.h"
 #include "gdcmPhotometricInterpretation.h"
@@ -249,6 +249,23 @@ absl::StatusOr<cv::Mat> DecodeCompressedFrame(
     const DicomHeader& h, absl::string_view bytes,
     const std::vector<ByteRange>& fragments, bool is_signed,
     int jpeg2000_threads) {
+  if (h.transfer_syntax == TransferSyntax::kJpeg2000Lossless ||
+      h.transfer_syntax == TransferSyntax::kJpeg2000) {
+    std::string joined;  // a frame split over several fragments
+    absl::string_view codestream;
+    if (fragments.size() == 1) {
+      codestream = bytes.substr(static_cast<size_t>(fragments[0].offset),
+                                static_cast<size_t>(fragments[0].length));
+    } else {
+      for (const ByteRange& f : fragments) {
+        joined.append(bytes.data() + f.offset, static_cast<size_t>(f.length));
+      }
+      codestream = joined;
+    }
+    return DecodeJpeg2000(codestream, h.rows, h.columns,
+                          MatType(h.bits_allocated, is_signed),
+                          jpeg2000_threads);
+  }
   gdcm::SmartPointer<gdcm::SequenceOfFragments> sequence =
       new gdcm::SequenceOfFragments;
   for (const ByteRange& f : fragments) {
@@ -288,14 +305,6 @@ absl::StatusOr<cv::Mat> DecodeCompressedFrame(
   gdcm::DataElement out;
   bool ok = false;
   switch (h.transfer_syntax) {
-    case TransferSyntax::kJpeg2000Lossless:
-    case TransferSyntax::kJpeg2000: {
-      gdcm::JPEG2000Codec codec;
-      setup(codec);
-      codec.SetNumberOfThreadsForDecompression(jpeg2000_threads);
-      ok = codec.Decode(in, out);
-      break;
-    }
     case TransferSyntax::kJpegLsLossless:
     case TransferSyntax::kJpegLsNearLossless: {
       JpegLsDecoder codec;

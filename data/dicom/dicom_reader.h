@@ -2,9 +2,10 @@
 // Every file is first parsed and validated by `ParseDicom`/`ValidateImage`
 // (data/dicom/dicom_parser.h). Native pixel data (implicit/explicit little
 // endian, big endian, deflated) are converted here; compressed frames (JPEG
-// baseline/extended/lossless, JPEG-LS, JPEG 2000, RLE) are handed, one frame
-// at a time, to GDCM's codecs after their bitstream headers were checked.
-// GDCM never parses the file itself. No LibTorch.
+// baseline/extended/lossless, JPEG-LS, RLE) are handed, one frame at a
+// time, to GDCM's codecs after their bitstream headers were checked; JPEG
+// 2000 frames go to OpenJPEG directly (jpeg2000_decoder.h). GDCM never
+// parses the file itself. No LibTorch.
 #ifndef MAMMOVL_DATA_DICOM_DICOM_READER_H_
 #define MAMMOVL_DATA_DICOM_DICOM_READER_H_
 

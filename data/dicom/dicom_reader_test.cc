@@ -294,6 +294,26 @@ TEST(DicomReaderTest, JpegMarkerInsideScanIsRefusedAndLeaksNothing) {
   }
 }
 
+// Found by //data/dicom:dicom_reader_fuzzer: GDCM's JPEG 2000 codec
+// returned without destroying OpenJPEG's image when a codestream failed to
+// decode (here a tile-part length of 5 bytes), 112 bytes per read.
+TEST(DicomReaderTest, CorruptJpeg2000FrameIsRefusedAndLeaksNothing) {
+  auto bytes = core::ReadFileToString(
+      "data/dicom/testdata/regressions/j2k_bad_tile_length_leak.dcm");
+  MVL_ASSERT_OK(bytes);
+  DicomReader reader;
+  EXPECT_THAT(reader.ReadBytes(*bytes),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("OpenJPEG could not decode")));
+  for (int i = 0; i < 10; ++i) ASSERT_FALSE(reader.ReadBytes(*bytes).ok());
+  const size_t before = mallinfo2().uordblks;
+  for (int i = 0; i < 2000; ++i) ASSERT_FALSE(reader.ReadBytes(*bytes).ok());
+  const size_t after = mallinfo2().uordblks;
+  // The leak was 112 bytes per read (224 KB here).
+  EXPECT_LT(after, before + 32 * 1024)
+      << "heap grew by " << after - before << " bytes";
+}
+
 // Found by //data/preprocess:dicom_preprocess_fuzzer: 183 bytes between two
 // JPEG markers made libjpeg warn while reading the header, and GDCM's JPEG
 // codec answers any such warning with a failed assertion (abort).
