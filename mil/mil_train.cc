@@ -285,20 +285,21 @@ void FeatureExtractor::SetTraining(bool training) {
 
 bool FeatureExtractor::is_training() const { return impl_->encoder->is_training(); }
 
-std::vector<std::pair<std::string, at::Tensor>> FeatureExtractor::NamedParameters() const {
+namespace {
+std::vector<std::pair<std::string, at::Tensor>> WithBackbonePrefix(
+    const torch::OrderedDict<std::string, at::Tensor>& items) {
   std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& p : impl_->encoder->named_parameters()) {
-    out.emplace_back(kBackbonePrefix + p.key(), p.value());
-  }
+  for (const auto& item : items) out.emplace_back(kBackbonePrefix + item.key(), item.value());
   return out;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, at::Tensor>> FeatureExtractor::NamedParameters() const {
+  return WithBackbonePrefix(impl_->encoder->named_parameters());
 }
 
 std::vector<std::pair<std::string, at::Tensor>> FeatureExtractor::NamedBuffers() const {
-  std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& b : impl_->encoder->named_buffers()) {
-    out.emplace_back(kBackbonePrefix + b.key(), b.value());
-  }
-  return out;
+  return WithBackbonePrefix(impl_->encoder->named_buffers());
 }
 
 // ---------------------------------------------------------------------------
