@@ -1039,48 +1039,43 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
 absl::Status CheckJpegSingleScan(absl::string_view bytes,
                                  const std::vector<ByteRange>& fragments,
                                  size_t first) {
-  bool after_ff = false;
+  enum class At { kData, kAfterFf, kAfterEoi } at = At::kData;
   int64_t scanned = 0;  // bytes of the frame before the current fragment
+  int64_t eoi = -1;     // frame offset of the end-of-image marker
   for (size_t f = 0; f < fragments.size(); ++f) {
     const auto* p = reinterpret_cast<const uint8_t*>(bytes.data()) +
                     fragments[f].offset;
     const size_t n = static_cast<size_t>(fragments[f].length);
     for (size_t i = f == 0 ? first : 0; i < n; ++i) {
-      if (!after_ff) {
+      const int64_t marker_at = scanned + static_cast<int64_t>(i) - 1;
+      if (at == At::kData) {
         if (p[i] != 0xFF) {
           const void* next = std::memchr(p + i, 0xFF, n - i);
           if (next == nullptr) break;
           i = static_cast<size_t>(static_cast<const uint8_t*>(next) - p);
         }
-        after_ff = true;
-        continue;
-      }
-      const uint8_t code = p[i];
-      if (code == 0xFF) continue;  // fill byte
-      after_ff = false;
-      if (code == 0x00 || (code >= 0xD0 && code <= 0xD7)) continue;
-      if (code == 0xD9) {  // end of image: only padding may follow
-        const int64_t eoi = scanned + static_cast<int64_t>(i) - 1;
-        for (size_t g = f; g < fragments.size(); ++g) {
-          const auto* q = reinterpret_cast<const uint8_t*>(bytes.data()) +
-                          fragments[g].offset;
-          const size_t m = static_cast<size_t>(fragments[g].length);
-          for (size_t j = g == f ? i + 1 : 0; j < m; ++j) {
-            if (q[j] != 0x00 && q[j] != 0xFF) {
-              return absl::DataLossError(absl::StrCat(
-                  "JPEG frame ends early: data follows its end-of-image "
-                  "marker at byte ",
-                  eoi));
-            }
-          }
+        at = At::kAfterFf;
+      } else if (at == At::kAfterFf) {
+        const uint8_t code = p[i];
+        if (code == 0xFF) continue;  // fill byte
+        if (code == 0x00 || (code >= 0xD0 && code <= 0xD7)) {
+          at = At::kData;
+        } else if (code == 0xD9) {
+          at = At::kAfterEoi;
+          eoi = marker_at;
+        } else {
+          return absl::DataLossError(absl::StrFormat(
+              "JPEG scan holds a marker FF%02X at byte %d of the frame; a "
+              "frame of one component has a single scan that only restart "
+              "markers and the end-of-image marker may interrupt",
+              code, marker_at));
         }
-        return absl::OkStatus();
+      } else if (p[i] != 0x00 && p[i] != 0xFF) {  // only padding after EOI
+        return absl::DataLossError(absl::StrCat(
+            "JPEG frame ends early: data follows its end-of-image marker at "
+            "byte ",
+            eoi));
       }
-      return absl::DataLossError(absl::StrFormat(
-          "JPEG scan holds a marker FF%02X at byte %d of the frame; a frame of "
-          "one component has a single scan that only restart markers and the "
-          "end-of-image marker may interrupt",
-          code, scanned + static_cast<int64_t>(i) - 1));
     }
     scanned += static_cast<int64_t>(n);
   }
