@@ -958,8 +958,9 @@ struct FrameGeometry {
 // SOFn of JPEG (ITU T.81) or SOF55 of JPEG-LS (T.87). For JPEG the marker
 // segments up to the start of scan are checked as well: GDCM's JPEG codec
 // aborts the process (a failed assertion) on any warning libjpeg gives while
-// it reads them, e.g. bytes between two markers or a JFIF version other
-// than 1.x, so such frames are refused here.
+// it reads them, so such frames are refused here. libjpeg (GDCM's IJG 6b)
+// warns there in two cases only: bytes it must skip to find the next marker
+// (anything but FF, or a stuffed FF 00) and a JFIF version other than 1.x.
 absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
                                                    bool jpeg_ls) {
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
@@ -980,6 +981,10 @@ absl::StatusOr<FrameGeometry> ParseJpegFrameHeader(absl::string_view data,
     if (marker == 0xFF) {  // fill byte
       ++pos;
       continue;
+    }
+    if (marker == 0x00) {  // a stuffed zero is no marker: libjpeg skips it
+      return absl::DataLossError(
+          absl::StrCat(what, " marker stream is corrupt at byte ", pos));
     }
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
       pos += 2;  // TEM and RSTn stand alone

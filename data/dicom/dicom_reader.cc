@@ -278,7 +278,12 @@ absl::StatusOr<cv::Mat> DecodeCompressedFrame(
   in.SetVR(gdcm::VR::OB);
   in.SetValue(*sequence);
 
-  const int bits_stored = h.bits_stored < 0 ? h.bits_allocated : h.bits_stored;
+  // GDCM's codecs end in ImageCodec::DecodeByStreams, which asserts (aborts)
+  // that Bits Stored equals Bits Allocated when 8 bits are allocated. The
+  // bits above Bits Stored are cleaned by the caller, so GDCM is told 8.
+  const int bits_stored =
+      h.bits_allocated == 8 || h.bits_stored < 0 ? h.bits_allocated
+                                                 : h.bits_stored;
   const gdcm::PixelFormat pixel_format(
       1, static_cast<unsigned short>(h.bits_allocated),
       static_cast<unsigned short>(bits_stored),

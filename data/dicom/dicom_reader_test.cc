@@ -322,6 +322,50 @@ TEST(DicomReaderTest, JpegHeaderWarningsAreRefusedBeforeGdcm) {
                        HasSubstr("marker stream is corrupt")));
 }
 
+// Found by //data/dicom:dicom_reader_fuzzer: a DHT marker code replaced by
+// a zero (FF 00 where a marker belongs). libjpeg skips the stuffed zero and
+// the segment behind it as "extraneous bytes", warns, and GDCM's JPEG codec
+// answers the warning with a failed assertion (abort).
+TEST(DicomReaderTest, StuffedZeroWhereAMarkerBelongsIsRefusedBeforeGdcm) {
+  auto bytes = Regression("jpeg_stuffed_zero_between_markers_abort.dcm");
+  MVL_ASSERT_OK(bytes);
+  EXPECT_THAT(DicomReader().ReadBytes(*bytes),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("marker stream is corrupt at byte 84")));
+}
+
+// Found by //data/preprocess:dicom_preprocess_fuzzer: GDCM's codecs assert
+// that Bits Stored equals Bits Allocated when 8 bits are allocated, so an
+// 8-bit JPEG frame with Bits Stored 7 aborted the process. It now decodes,
+// with the bit above Bits Stored cleared as for any JPEG frame.
+TEST(DicomReaderTest, EightBitJpegWithFewerBitsStoredDecodes) {
+  auto bytes = Regression("jpeg_u8_bits_stored_7_abort.dcm");
+  MVL_ASSERT_OK(bytes);
+  MVL_ASSERT_OK_AND_ASSIGN(const DicomImage image,
+                           DicomReader().ReadBytes(*bytes));
+  ASSERT_EQ(image.frames.size(), 1u);
+  EXPECT_EQ(image.bits_stored, 7);
+  const cv::Mat& m = image.frames[0];
+  ASSERT_EQ(m.type(), CV_8UC1);
+  double max_value = 0;
+  cv::minMaxLoc(m, nullptr, &max_value);
+  EXPECT_LE(max_value, 127);
+  // The same frame read with Bits Stored 8 keeps the top bit; clearing it
+  // is the only difference.
+  std::string eight = *bytes;
+  // (0028,0101) US, length 2, value 7 (explicit VR little endian).
+  const std::string bits_stored_7("\x28\x00\x01\x01US\x02\x00\x07\x00", 10);
+  const size_t at = eight.find(bits_stored_7);
+  ASSERT_NE(at, std::string::npos);
+  eight[at + 8] = 8;
+  MVL_ASSERT_OK_AND_ASSIGN(const DicomImage full,
+                           DicomReader().ReadBytes(eight));
+  cv::Mat low = full.frames[0] & 0x7F;
+  EXPECT_EQ(cv::norm(low, m, cv::NORM_INF), 0);
+  EXPECT_GT(cv::norm(full.frames[0], m, cv::NORM_INF), 0)
+      << "the fixture should have pixels with the top bit set";
+}
+
 TEST(DicomReaderTest, ErrorsNeverCarryPatientData) {
   // Files written with PatientName "Fixture^Patient" / PatientID "FIXTURE-nnn".
   for (const char* name :
