@@ -20,6 +20,8 @@ DEFINE_double(learning_rate, 1e-3, "Adam learning rate (cosine-decayed).");
 DEFINE_uint64(seed, 1, "Seed of initialisation, shuffling and flips.");
 DEFINE_int32(threads, 0, "Torch threads; 0 means all cores.");
 DEFINE_double(time_budget_s, 0, "Stop after the epoch that crosses this many seconds (0: none).");
+DEFINE_string(save_backbone, "",
+              "Write the trained backbone (vision plain_cnn {} defaults) to this safetensors file.");
 
 int main(int argc, char** argv) {
   // Keep freed activations in the heap: returning them to the OS and
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   options.seed = FLAGS_seed;
   options.threads = FLAGS_threads;
   options.time_budget_s = FLAGS_time_budget_s;
+  options.save_backbone = FLAGS_save_backbone;
   const auto result = mammovl::data::RunLearnabilityCheck(options);
   if (!result.ok()) {
     LOG(ERROR) << result.status();

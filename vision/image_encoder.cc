@@ -14,6 +14,7 @@
 #include "core/status_macros.h"
 #include "core/torch_status.h"
 #include "vision/efficientnet.h"
+#include "vision/plain_cnn.h"
 #include "vision/resnet.h"
 #include "vision/vit.h"
 
@@ -86,9 +87,18 @@ absl::Status ValidateVisionConfig(const VisionConfig& config) {
     case VisionConfig::kVit:
       MVL_RETURN_IF_ERROR(ValidateVitConfig(config.vit()));
       break;
+    case VisionConfig::kPlainCnn:
+      MVL_RETURN_IF_ERROR(ValidatePlainCnnConfig(config.plain_cnn()));
+      if (config.has_local_projection()) {
+        return absl::InvalidArgumentError(
+            "vision.local_projection needs local features, which plain_cnn "
+            "does not have");
+      }
+      break;
     default:
       return absl::InvalidArgumentError(
-          "vision: no backbone selected (set efficientnet, resnet or vit)");
+          "vision: no backbone selected (set efficientnet, resnet, vit or "
+          "plain_cnn)");
   }
   if (config.has_projection()) {
     MVL_RETURN_IF_ERROR(ValidateProjectionHeadConfig(config.projection()));
@@ -118,6 +128,10 @@ absl::StatusOr<ImageEncoder> BuildImageEncoder(const VisionConfig& config) {
               case VisionConfig::kResnet:
                 backbone = std::make_shared<ResNetImpl>(config.resnet(),
                                                         config.channels_last());
+                break;
+              case VisionConfig::kPlainCnn:
+                backbone = std::make_shared<PlainCnnImpl>(
+                    config.plain_cnn(), config.channels_last());
                 break;
               default:
                 backbone =

@@ -13,7 +13,9 @@
 #include "core/status_macros.h"
 #include "core/torch_status.h"
 #include "data/datasets/csv.h"
+#include "core/state_dict.h"
 #include "data/transforms/rng.h"
+#include "vision/plain_cnn.h"
 
 namespace mammovl::data {
 namespace {
@@ -23,34 +25,22 @@ struct Split {
   std::vector<int> mass, calc;
 };
 
-// Space-to-depth keeps every pixel of the full-resolution image (specks of
-// one or two pixels survive) at a quarter of the cost of a full-resolution
-// first convolution; then Conv-BN-ReLU stages with max pooling, global max
-// and mean pooling of the last features, and a linear layer with one logit
-// per finding.
+// vision::PlainCnn with its defaults (2×2 space-to-depth, then 3×3
+// Conv-BN-ReLU stages of 16, 32, 48, 64 channels with max pooling between):
+// specks of one or two pixels survive. Global max and mean pooling of its
+// last map and a linear layer give one logit per finding.
 struct LesionNetImpl : torch::nn::Module {
   LesionNetImpl() {
-    const int ch[] = {4, 16, 32, 48, 64};
-    for (int i = 0; i < 4; ++i) {
-      convs.push_back(register_module(
-          absl::StrCat("conv", i),
-          torch::nn::Conv2d(torch::nn::Conv2dOptions(ch[i], ch[i + 1], 3).padding(1).bias(false))));
-      bns.push_back(register_module(absl::StrCat("bn", i), torch::nn::BatchNorm2d(ch[i + 1])));
-    }
-    head = register_module("head", torch::nn::Linear(128, 2));
+    backbone = register_module(
+        "backbone", vision::PlainCnn(vision::PlainCnnConfig(), /*channels_last=*/false));
+    head = register_module("head", torch::nn::Linear(2 * backbone->feature_dim(), 2));
   }
   torch::Tensor forward(torch::Tensor x) {
-    x = torch::pixel_unshuffle(x, 2);
-    for (size_t i = 0; i < convs.size(); ++i) {
-      x = torch::relu(bns[i]->forward(convs[i]->forward(x)));
-      if (i + 1 < convs.size()) x = torch::max_pool2d(x, 2);
-    }
-    x = x.flatten(2);
-    x = torch::cat({std::get<0>(x.max(2)), x.mean(2)}, 1);  // [B, 128]
+    x = backbone->Forward(x.expand({x.size(0), 3, x.size(2), x.size(3)})).head_map.flatten(2);
+    x = torch::cat({std::get<0>(x.max(2)), x.mean(2)}, 1);  // [B, 2·C]
     return head->forward(x);                                  // [B, 2]
   }
-  std::vector<torch::nn::Conv2d> convs;
-  std::vector<torch::nn::BatchNorm2d> bns;
+  vision::PlainCnn backbone{nullptr};
   torch::nn::Linear head{nullptr};
 };
 TORCH_MODULE(LesionNet);
@@ -197,6 +187,12 @@ absl::StatusOr<LearnabilityResult> RunLearnabilityCheck(const LearnabilityOption
     result.calc_auc = RocAuc(calc_scores, test.calc);
     result.test_mass_positive = std::accumulate(test.mass.begin(), test.mass.end(), 0);
     result.test_calc_positive = std::accumulate(test.calc.begin(), test.calc.end(), 0);
+    if (!options.save_backbone.empty()) {
+      std::vector<std::pair<std::string, at::Tensor>> state;
+      for (const auto& p : net->backbone->named_parameters()) state.emplace_back(p.key(), p.value().detach());
+      for (const auto& b : net->backbone->named_buffers()) state.emplace_back(b.key(), b.value());
+      MVL_RETURN_IF_ERROR(core::WriteStateDict(options.save_backbone, state));
+    }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
   });

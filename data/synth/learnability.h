@@ -24,6 +24,10 @@ struct LearnabilityOptions {
   // Stop training after this many seconds (0: no limit); the epoch in
   // progress is finished first.
   double time_budget_s = 0;
+  // If set, the trained backbone (vision::PlainCnn with its defaults) is
+  // written here as safetensors, loadable by a `plain_cnn {}` VisionConfig
+  // with `checkpoint { backbone_prefix: "" }` (e.g. as the MIL backbone).
+  std::string save_backbone;
 };
 
 struct LearnabilityResult {
