@@ -75,11 +75,6 @@ absl::Status ValidateVisionConfig(const VisionConfig& config) {
   switch (config.backbone_case()) {
     case VisionConfig::kEfficientnet:
       MVL_RETURN_IF_ERROR(ValidateEfficientNetConfig(config.efficientnet()));
-      if (config.has_local_projection()) {
-        return absl::InvalidArgumentError(
-            "vision.local_projection needs local features, which efficientnet "
-            "does not have");
-      }
       break;
     case VisionConfig::kResnet:
       MVL_RETURN_IF_ERROR(ValidateResNetConfig(config.resnet()));
@@ -89,16 +84,20 @@ absl::Status ValidateVisionConfig(const VisionConfig& config) {
       break;
     case VisionConfig::kPlainCnn:
       MVL_RETURN_IF_ERROR(ValidatePlainCnnConfig(config.plain_cnn()));
-      if (config.has_local_projection()) {
-        return absl::InvalidArgumentError(
-            "vision.local_projection needs local features, which plain_cnn "
-            "does not have");
-      }
       break;
     default:
       return absl::InvalidArgumentError(
           "vision: no backbone selected (set efficientnet, resnet, vit or "
           "plain_cnn)");
+  }
+  const bool has_local = config.backbone_case() == VisionConfig::kResnet ||
+                         config.backbone_case() == VisionConfig::kVit;
+  if (config.has_local_projection() && !has_local) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "vision.local_projection needs local features, which ",
+        config.backbone_case() == VisionConfig::kEfficientnet ? "efficientnet"
+                                                              : "plain_cnn",
+        " does not have"));
   }
   if (config.has_projection()) {
     MVL_RETURN_IF_ERROR(ValidateProjectionHeadConfig(config.projection()));
