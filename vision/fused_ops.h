@@ -1,10 +1,13 @@
 // Small tensor helpers shared by the backbones' inference paths: BatchNorm
-// folding, TF-"SAME" padding arithmetic and a Linear that runs on oneDNN.
+// folding (and a convolution with its BatchNorm folded in), TF-"SAME"
+// padding arithmetic and a Linear that runs on oneDNN.
 // Internal to vision/.
 #ifndef MAMMOVL_VISION_FUSED_OPS_H_
 #define MAMMOVL_VISION_FUSED_OPS_H_
 
 #include <ATen/ATen.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
 
 #include <cstdint>
 #include <utility>
@@ -62,6 +65,22 @@ inline std::pair<at::Tensor, at::Tensor> FoldBatchNorm(
                                         : -running_mean * scale;
   if (beta.defined()) bias = bias + beta;
   return {weight, bias};
+}
+
+// A square-kernel convolution that pads kernel / 2 on every side (all of
+// ResNet's and PlainCnn's) followed by its eval-mode BatchNorm, folded into
+// one convolution, optionally followed by an in-place ReLU.
+inline at::Tensor FusedConvBn(const at::Tensor& x,
+                              const torch::nn::Conv2d& conv,
+                              const torch::nn::BatchNorm2d& bn, bool relu) {
+  auto [w, b] =
+      FoldBatchNorm(conv->weight, conv->bias, bn->weight, bn->bias,
+                    bn->running_mean, bn->running_var, bn->options.eps());
+  const int64_t kernel = (*conv->options.kernel_size())[0];
+  const int64_t stride = (*conv->options.stride())[0];
+  at::Tensor y =
+      at::conv2d(x, w, b, {stride, stride}, {kernel / 2, kernel / 2});
+  return relu ? at::relu_(y) : y;
 }
 
 // y = x · wᵀ + b over the last axis of `x` [..., in], computed as a 1×1

@@ -78,16 +78,8 @@ BackboneOutput PlainCnnImpl::Forward(const torch::Tensor& images) {
   for (size_t stage = 0; stage < channels_.size(); ++stage) {
     if (stage > 0) x = at::max_pool2d(x, {2, 2}, {2, 2});
     for (int j = 0; j < config_.convs_per_stage(); ++j, ++k) {
-      if (fused) {
-        const auto& bn = bns_[k];
-        auto [w, b] = FoldBatchNorm(convs_[k]->weight, convs_[k]->bias,
-                                    bn->weight, bn->bias, bn->running_mean,
-                                    bn->running_var, bn->options.eps());
-        x = at::conv2d(x, w, b, {1, 1}, {1, 1});
-        at::relu_(x);
-      } else {
-        x = at::relu(bns_[k]->forward(convs_[k]->forward(x)));
-      }
+      x = fused ? FusedConvBn(x, convs_[k], bns_[k], /*relu=*/true)
+                : at::relu(bns_[k]->forward(convs_[k]->forward(x)));
     }
     out.maps.push_back(x);
   }

@@ -46,20 +46,6 @@ torch::nn::BatchNorm2d Bn(int64_t channels, double eps) {
       torch::nn::BatchNorm2dOptions(channels).eps(eps));
 }
 
-// conv + eval BatchNorm folded, optionally followed by an in-place ReLU.
-torch::Tensor FusedConvBn(const torch::Tensor& x, const torch::nn::Conv2d& conv,
-                          const torch::nn::BatchNorm2d& bn, bool relu) {
-  auto [w, b] =
-      FoldBatchNorm(conv->weight, conv->bias, bn->weight, bn->bias,
-                    bn->running_mean, bn->running_var, bn->options.eps());
-  // All ResNet convs pad kernel / 2 on every side.
-  const int64_t kernel = (*conv->options.kernel_size())[0];
-  const int64_t stride = (*conv->options.stride())[0];
-  torch::Tensor y =
-      at::conv2d(x, w, b, {stride, stride}, {kernel / 2, kernel / 2});
-  return relu ? at::relu_(y) : y;
-}
-
 }  // namespace
 
 absl::Status ValidateResNetConfig(const ResNetConfig& config) {

@@ -10,11 +10,12 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/state_dict.h"
 #include "core/status_macros.h"
 #include "core/torch_status.h"
 #include "data/datasets/csv.h"
-#include "core/state_dict.h"
 #include "data/transforms/rng.h"
+#include "vision/module_weights.h"
 #include "vision/plain_cnn.h"
 
 namespace mammovl::data {
@@ -188,10 +189,8 @@ absl::StatusOr<LearnabilityResult> RunLearnabilityCheck(const LearnabilityOption
     result.test_mass_positive = std::accumulate(test.mass.begin(), test.mass.end(), 0);
     result.test_calc_positive = std::accumulate(test.calc.begin(), test.calc.end(), 0);
     if (!options.save_backbone.empty()) {
-      std::vector<std::pair<std::string, at::Tensor>> state;
-      for (const auto& p : net->backbone->named_parameters()) state.emplace_back(p.key(), p.value().detach());
-      for (const auto& b : net->backbone->named_buffers()) state.emplace_back(b.key(), b.value());
-      MVL_RETURN_IF_ERROR(core::WriteStateDict(options.save_backbone, state));
+      MVL_RETURN_IF_ERROR(
+          core::WriteStateDict(options.save_backbone, vision::ModuleStateDict(*net->backbone)));
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
