@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one-command demo, shortened (--quick: 100 patients per archive, 400
+# The one-command demo, shortened (--quick: 100 patients per archive, 600
 # pretraining steps), run as a user runs it:
 #  1. trained: interrupted (SIGTERM to the whole process group) once
 #     pretraining has written a checkpoint, then run again: the finished

@@ -120,7 +120,7 @@ pretrain_set=()
 probe_set=()
 if [ "$quick" -eq 1 ]; then
   synth_set=(--set='num_patients: 100')
-  pretrain_set=(--set='train { max_steps: 400 checkpoint { every_n_steps: 50 } }')
+  pretrain_set=(--set='train { max_steps: 600 checkpoint { every_n_steps: 50 } }')
   probe_set=(--set='classifier { epochs: 20 }')
 fi
 if [ -n "$patients" ]; then
