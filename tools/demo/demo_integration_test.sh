@@ -28,8 +28,11 @@ MIN_TRAINED_AUC="${MIN_TRAINED_AUC:-0.65}"
 TRAINED="$TMP/trained"
 setsid "$RUN" --bin "$BIN" --out "$TRAINED" --quick > "$TMP/first.log" 2>&1 &
 pid=$!
+# A finished checkpoint: step-NNNNNNNN (the trainer writes step-NNNNNNNN.tmp-PID
+# first and renames it when complete).
+ckpt_glob="$TRAINED/pretrain/checkpoints/step-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]"
 deadline=$((SECONDS + 1800))
-until compgen -G "$TRAINED/pretrain/checkpoints/step-*[0-9]" > /dev/null; do
+until compgen -G "$ckpt_glob" > /dev/null; do
   kill -0 "$pid" 2> /dev/null || { cat "$TMP/first.log"; fail "run ended before a checkpoint"; }
   [ "$SECONDS" -lt "$deadline" ] || fail "no checkpoint after 30 minutes"
   sleep 1
@@ -40,7 +43,7 @@ wait "$pid" && fail "the interrupted run exited 0"
 for s in synth_reports synth_labelled preprocess_reports preprocess_labelled; do
   [ -f "$TRAINED/.stages/$s.done" ] || fail "stage $s has no marker before the interruption"
 done
-checkpoint="$(basename "$(compgen -G "$TRAINED/pretrain/checkpoints/step-*[0-9]" | sort | tail -1)")"
+checkpoint="$(basename "$(compgen -G "$ckpt_glob" | sort | tail -1)")"
 echo "interrupted during pretraining after $checkpoint"
 
 "$RUN" --bin "$BIN" --out "$TRAINED" --quick > "$TMP/second.log" 2>&1 ||
