@@ -1,9 +1,11 @@
 // The interface every image backbone in vision/ implements (EfficientNet,
-// ResNet, ViT), and the outputs it returns. Downstream code (projection heads,
-// FPN, MIL, detection, losses) sees only this.
+// ResNet, ViT, PlainCnn), and the outputs it returns. Downstream code
+// (projection heads, FPN, MIL, detection, losses) sees only this.
 #ifndef MAMMOVL_VISION_BACKBONE_H_
 #define MAMMOVL_VISION_BACKBONE_H_
 
+#include <c10/core/GradMode.h>
+#include <c10/util/Exception.h>
 #include <torch/nn/module.h>
 
 #include <cstdint>
@@ -57,6 +59,20 @@ class BackboneImpl : public torch::nn::Module {
   virtual int64_t local_dim() const = 0;
   // Channels of each entry of `maps`, in order.
   virtual std::vector<int64_t> map_channels() const = 0;
+
+ protected:
+  // TORCH_CHECKs that `images` is [B, 3, H, W] float32; `name` leads the
+  // message ("ResNet expects images [B, 3, H, W], got ...").
+  static void CheckImages(const torch::Tensor& images, const char* name) {
+    TORCH_CHECK(images.dim() == 4 && images.size(1) == 3, name,
+                " expects images [B, 3, H, W], got ", images.sizes());
+    TORCH_CHECK(images.scalar_type() == at::kFloat, name,
+                " expects float32 images, got ", images.scalar_type());
+  }
+  // Whether `Forward` may take the fused path: eval mode, gradients off.
+  bool UseFusedPath() const {
+    return !is_training() && !c10::GradMode::is_enabled();
+  }
 };
 
 }  // namespace mammovl::vision

@@ -444,12 +444,8 @@ torch::Tensor EfficientNetImpl::Head(const torch::Tensor& x, bool fused) {
 }
 
 BackboneOutput EfficientNetImpl::Forward(const torch::Tensor& images) {
-  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3,
-              "EfficientNet expects images [B, 3, H, W], got ", images.sizes());
-  TORCH_CHECK(images.scalar_type() == at::kFloat,
-              "EfficientNet expects float32 images, got ",
-              images.scalar_type());
-  const bool fused = !is_training() && !at::GradMode::is_enabled();
+  CheckImages(images, "EfficientNet");
+  const bool fused = UseFusedPath();
   torch::Tensor x = channels_last_
                         ? images.contiguous(at::MemoryFormat::ChannelsLast)
                         : images.contiguous();

@@ -58,11 +58,8 @@ PlainCnnImpl::PlainCnnImpl(const PlainCnnConfig& config, bool channels_last)
 }
 
 BackboneOutput PlainCnnImpl::Forward(const torch::Tensor& images) {
-  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3,
-              "PlainCnn expects images [B, 3, H, W], got ", images.sizes());
-  TORCH_CHECK(images.scalar_type() == at::kFloat,
-              "PlainCnn expects float32 images, got ", images.scalar_type());
-  const bool fused = !is_training() && !at::GradMode::is_enabled();
+  CheckImages(images, "PlainCnn");
+  const bool fused = UseFusedPath();
   torch::Tensor x = images;
   if (config_.space_to_depth()) {
     TORCH_CHECK(x.size(2) % 2 == 0 && x.size(3) % 2 == 0,

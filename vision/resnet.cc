@@ -166,11 +166,8 @@ ResNetImpl::ResNetImpl(const ResNetConfig& config, bool channels_last)
 }
 
 BackboneOutput ResNetImpl::Forward(const torch::Tensor& images) {
-  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3,
-              "ResNet expects images [B, 3, H, W], got ", images.sizes());
-  TORCH_CHECK(images.scalar_type() == at::kFloat,
-              "ResNet expects float32 images, got ", images.scalar_type());
-  const bool fused = !is_training() && !at::GradMode::is_enabled();
+  CheckImages(images, "ResNet");
+  const bool fused = UseFusedPath();
   torch::Tensor x = images;
   if (config_.input_resize() > 0) {
     const int64_t s = config_.input_resize();

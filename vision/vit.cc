@@ -335,10 +335,7 @@ torch::Tensor VisionTransformerImpl::RunBlocks(torch::Tensor x,
 
 BackboneOutput VisionTransformerImpl::Forward(const torch::Tensor& images) {
   const int64_t p = config_.patch_size();
-  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3,
-              "ViT expects images [B, 3, H, W], got ", images.sizes());
-  TORCH_CHECK(images.scalar_type() == at::kFloat,
-              "ViT expects float32 images, got ", images.scalar_type());
+  CheckImages(images, "ViT");
   TORCH_CHECK(images.size(2) % p == 0 && images.size(3) % p == 0, "ViT input ",
               images.size(2), "x", images.size(3),
               " is not a multiple of the patch size ", p);
